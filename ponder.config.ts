@@ -1,0 +1,32 @@
+import { fileURLToPath } from "node:url";
+import { createConfig } from "ponder";
+import { ChamaAbi } from "./abis/ChamaAbi";
+import { loadEnv, preflight } from "./src/env";
+
+const env = loadEnv({ root: fileURLToPath(new URL(".", import.meta.url)) });
+
+// `ponder codegen` and `ponder serve` never talk to the chain: check it only when indexing.
+const indexing = process.argv.slice(2).some((arg) => arg === "dev" || arg === "start");
+if (indexing) await preflight(env);
+
+export default createConfig({
+  database: env.databaseUrl
+    ? { kind: "postgres", connectionString: env.databaseUrl }
+    : { kind: "pglite", directory: env.pgliteDirectory },
+  chains: {
+    [env.chainName]: {
+      id: env.chainId,
+      rpc: env.rpcUrl,
+      pollingInterval: env.pollingInterval,
+      disableCache: env.disableCache,
+    },
+  },
+  contracts: {
+    Chama: {
+      chain: env.chainName,
+      abi: ChamaAbi,
+      address: env.chamaAddress,
+      startBlock: env.startBlock,
+    },
+  },
+});

@@ -1,0 +1,23 @@
+import { db } from "ponder:api";
+import schema from "ponder:schema";
+import { Hono } from "hono";
+import { client, graphql } from "ponder";
+
+/** Limits that keep one GraphQL request from monopolising the server. The page size cap
+ * (1000 rows) is Ponder's own. */
+export const graphqlLimits = {
+  maxOperationTokens: 2_000,
+  maxOperationDepth: 8,
+  maxOperationAliases: 20,
+} as const;
+
+const app = new Hono();
+
+// Read-only SQL over HTTP for analysts and @ponder/client.
+app.use("/sql/*", client({ db, schema }));
+
+// GraphQL for the frontend; GET serves GraphiQL.
+app.use("/graphql", graphql({ db, schema }, graphqlLimits));
+app.use("/", graphql({ db, schema }, graphqlLimits));
+
+export default app;

@@ -1,0 +1,244 @@
+/**
+ * Configuration from the environment, validated once at start-up. Every error names the
+ * variable at fault and how to fix it.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { type Address, type Hex, createPublicClient, getAddress, http, isAddress } from "viem";
+
+export const LOCAL_CHAIN_ID = 31337;
+export const LOCAL_RPC_URL = "http://127.0.0.1:8545";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export type Deployment = {
+  chainId: number;
+  address: Address;
+  startBlock: number;
+  transactionHash?: Hex;
+};
+
+export type Env = {
+  chainId: number;
+  /** Name of the chain in ponder.config.ts. */
+  chainName: string;
+  rpcUrl: string;
+  /** Name of the variable the RPC URL came from, for error messages. */
+  rpcVariable: string;
+  chamaAddress: Address;
+  startBlock: number;
+  /** Where the address and start block came from, for error messages. */
+  deploymentSource: string;
+  databaseUrl: string | undefined;
+  pgliteDirectory: string;
+  pollingInterval: number;
+  /** Skips the RPC cache: needed on a dev chain that is reset between runs. */
+  disableCache: boolean;
+};
+
+export type LoadEnvParameters = {
+  env?: Record<string, string | undefined>;
+  /** Project root, where deployments/ lives. */
+  root?: string;
+};
+
+/** Path of the deployment file for a chain, as written by `npm run deploy`. */
+export function deploymentPath(params: { root: string; chainId: number }): string {
+  return path.join(params.root, "deployments", `${params.chainId}.json`);
+}
+
+/** Reads and validates a deployment file; `undefined` when there is none. */
+export function readDeployment(params: { root: string; chainId: number }): Deployment | undefined {
+  const file = deploymentPath(params);
+  if (!existsSync(file)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch (cause) {
+    throw new ConfigError(`${file} is not valid JSON. Delete it and run \`npm run deploy\`.`, { cause });
+  }
+  const value = parsed as Partial<Deployment>;
+  if (
+    typeof value !== "object" ||
+    value === null ||
+    typeof value.address !== "string" ||
+    !isAddress(value.address) ||
+    typeof value.startBlock !== "number" ||
+    !Number.isSafeInteger(value.startBlock) ||
+    value.startBlock < 0 ||
+    value.chainId !== params.chainId
+  ) {
+    throw new ConfigError(
+      `${file} must hold { chainId: ${params.chainId}, address, startBlock }. Delete it and run \`npm run deploy\`.`,
+    );
+  }
+  return {
+    chainId: value.chainId,
+    address: getAddress(value.address),
+    startBlock: value.startBlock,
+    transactionHash: value.transactionHash,
+  };
+}
+
+function parseInteger(params: { name: string; value: string; min: number; max?: number }): number {
+  const { name, value, min, max = Number.MAX_SAFE_INTEGER } = params;
+  if (!/^\d+$/.test(value.trim())) {
+    throw new ConfigError(`${name} must be a whole number, got "${value}".`);
+  }
+  const n = Number(value.trim());
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}.`);
+  }
+  return n;
+}
+
+function parseUrl(params: { name: string; value: string; protocols: string[] }): string {
+  const { name, value, protocols } = params;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL: "${value}".`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(" or ")}, got "${value}".`);
+  }
+  return value;
+}
+
+function getter(env: Record<string, string | undefined>) {
+  return (name: string) => {
+    const value = env[name];
+    return value === undefined || value.trim() === "" ? undefined : value.trim();
+  };
+}
+
+export type ChainEnv = Pick<Env, "chainId" | "chainName" | "rpcUrl" | "rpcVariable">;
+
+/** Reads and validates CHAIN_ID and its PONDER_RPC_URL_<id>: all that talking to the chain
+ * needs (the deploy script uses just this). */
+export function loadChainEnv(params: Pick<LoadEnvParameters, "env"> = {}): ChainEnv {
+  const get = getter(params.env ?? process.env);
+  const chainIdRaw = get("CHAIN_ID");
+  const chainId = chainIdRaw ? parseInteger({ name: "CHAIN_ID", value: chainIdRaw, min: 1 }) : LOCAL_CHAIN_ID;
+  const isLocal = chainId === LOCAL_CHAIN_ID;
+
+  const rpcVariable = `PONDER_RPC_URL_${chainId}`;
+  const rpcRaw = get(rpcVariable);
+  if (!rpcRaw && !isLocal) {
+    throw new ConfigError(`${rpcVariable} is not set. Set it to an HTTP(S) JSON-RPC URL for chain ${chainId}.`);
+  }
+  const rpcUrl = parseUrl({ name: rpcVariable, value: rpcRaw ?? LOCAL_RPC_URL, protocols: ["http:", "https:"] });
+  return { chainId, chainName: isLocal ? "anvil" : `chain${chainId}`, rpcUrl, rpcVariable };
+}
+
+/** Reads and validates the environment. Throws a ConfigError naming the bad variable. */
+export function loadEnv(params: LoadEnvParameters = {}): Env {
+  const env = params.env ?? process.env;
+  const root = params.root ?? process.cwd();
+  const get = getter(env);
+  const chain = loadChainEnv({ env });
+  const { chainId } = chain;
+  const isLocal = chainId === LOCAL_CHAIN_ID;
+
+  const addressRaw = get("CHAMA_ADDRESS");
+  const startBlockRaw = get("CHAMA_START_BLOCK");
+  let chamaAddress: Address;
+  let startBlock: number;
+  let deploymentSource: string;
+  if (addressRaw) {
+    if (!isAddress(addressRaw, { strict: false })) {
+      throw new ConfigError(`CHAMA_ADDRESS is not a valid address: "${addressRaw}".`);
+    }
+    chamaAddress = getAddress(addressRaw);
+    if (!startBlockRaw) {
+      throw new ConfigError(
+        "CHAMA_START_BLOCK must be set with CHAMA_ADDRESS: use the block the contract was deployed in.",
+      );
+    }
+    startBlock = parseInteger({ name: "CHAMA_START_BLOCK", value: startBlockRaw, min: 0 });
+    deploymentSource = "CHAMA_ADDRESS";
+  } else {
+    const deployment = readDeployment({ root, chainId });
+    if (!deployment) {
+      throw new ConfigError(
+        `CHAMA_ADDRESS is not set and ${path.relative(root, deploymentPath({ root, chainId }))} does not exist. ` +
+          "Run `npm run deploy` (or `npm run dev` for a local chain), or set CHAMA_ADDRESS and CHAMA_START_BLOCK.",
+      );
+    }
+    chamaAddress = deployment.address;
+    startBlock = startBlockRaw
+      ? parseInteger({ name: "CHAMA_START_BLOCK", value: startBlockRaw, min: 0 })
+      : deployment.startBlock;
+    deploymentSource = path.relative(root, deploymentPath({ root, chainId }));
+  }
+
+  const databaseUrlRaw = get("DATABASE_URL");
+  const databaseUrl = databaseUrlRaw
+    ? parseUrl({ name: "DATABASE_URL", value: databaseUrlRaw, protocols: ["postgres:", "postgresql:"] })
+    : undefined;
+
+  const pollingRaw = get("PONDER_POLLING_INTERVAL_MS");
+  const pollingInterval = pollingRaw
+    ? parseInteger({ name: "PONDER_POLLING_INTERVAL_MS", value: pollingRaw, min: 100, max: 600_000 })
+    : isLocal
+      ? 100
+      : 1_000;
+
+  return {
+    ...chain,
+    chamaAddress,
+    startBlock,
+    deploymentSource,
+    databaseUrl,
+    pgliteDirectory: get("PGLITE_DIRECTORY") ?? path.join(root, ".ponder", "pglite"),
+    pollingInterval,
+    disableCache: isLocal,
+  };
+}
+
+/** Checks that the RPC answers and serves the configured chain. Throws a ConfigError that
+ * names the fix. */
+export async function assertChain(env: ChainEnv, options: { timeoutMs?: number } = {}) {
+  const client = createPublicClient({
+    transport: http(env.rpcUrl, { timeout: options.timeoutMs ?? 5_000, retryCount: 1 }),
+  });
+
+  let chainId: number;
+  try {
+    chainId = await client.getChainId();
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
+    throw new ConfigError(
+      `Cannot reach the JSON-RPC at ${env.rpcUrl} (${env.rpcVariable}): ${reason} ` +
+        (env.chainId === LOCAL_CHAIN_ID
+          ? "Start a local chain with `npm run dev`, or point the variable at a running node."
+          : "Check the URL and that the node is up."),
+      { cause },
+    );
+  }
+  if (chainId !== env.chainId) {
+    throw new ConfigError(
+      `${env.rpcVariable} (${env.rpcUrl}) serves chain ${chainId}, but chain ${env.chainId} is configured. ` +
+        `Point ${env.rpcVariable} at a chain-${env.chainId} node, or set CHAIN_ID=${chainId} with its own RPC URL and deployment.`,
+    );
+  }
+  return client;
+}
+
+/** Checks the chain (see assertChain) and that the Chama contract is at the configured
+ * address. Throws a ConfigError that names the fix. */
+export async function preflight(env: Env, options: { timeoutMs?: number } = {}): Promise<void> {
+  const client = await assertChain(env, options);
+  const code = await client.getCode({ address: env.chamaAddress });
+  if (!code || code === "0x") {
+    throw new ConfigError(
+      `No contract at ${env.chamaAddress} on chain ${env.chainId} (address from ${env.deploymentSource}). ` +
+        (env.chainId === LOCAL_CHAIN_ID
+          ? "The local chain was probably restarted: run `npm run deploy`, or `npm run dev` to start afresh."
+          : "Check CHAMA_ADDRESS and CHAIN_ID."),
+    );
+  }
+}
