@@ -1,0 +1,143 @@
+/**
+ * The main job, one command: starts anvil (chain 31337, 1 s blocks), deploys Chama, seeds demo
+ * data, clears Ponder's stale sync cache for the new chain and runs the indexer with its API.
+ * Ctrl-C stops everything it started.
+ *
+ *   npm run dev                 # ANVIL_PORT (8545) and PORT (42069) pick the ports
+ */
+import type { ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
+import path from "node:path";
+import pg from "pg";
+import { createTestClient, http } from "viem";
+import { LOCAL_CHAIN_ID, loadEnv } from "../src/env";
+import { type Anvil, startAnvil } from "./lib/anvil";
+import { chainFor, deployChama, devAccounts, projectRoot, writeDeployment } from "./lib/chama";
+import { runMain } from "./lib/main";
+import { spawnPonder } from "./lib/ponder";
+import { assertPortFree } from "./lib/ports";
+import { stopProcess, waitFor } from "./lib/processes";
+import { printProgress, seedDemo } from "./seed";
+
+const HOST = "127.0.0.1";
+const HISTORY_DAYS = 14n;
+
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new Error(`${name} must be a port number between 1 and 65535, got "${raw}".`);
+  }
+  return port;
+}
+
+/** Drops what Ponder cached about the previous local chain, which the new chain invalidates. */
+async function clearSyncCache(databaseUrl: string | undefined, pgliteDirectory: string) {
+  if (!databaseUrl) {
+    rmSync(pgliteDirectory, { recursive: true, force: true });
+    return `removed ${path.relative(projectRoot, pgliteDirectory) || pgliteDirectory}`;
+  }
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query("DROP SCHEMA IF EXISTS ponder_sync CASCADE");
+  } finally {
+    await client.end();
+  }
+  return "dropped schema ponder_sync";
+}
+
+let anvil: Anvil | undefined;
+let ponder: ChildProcess | undefined;
+let stopping = false;
+
+async function stopAll(code: number) {
+  if (stopping) return;
+  stopping = true;
+  if (ponder) await stopProcess(ponder);
+  if (anvil) await anvil.stop();
+  process.exit(code);
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    console.log(`\n${signal}: stopping the indexer and anvil…`);
+    void stopAll(0);
+  });
+}
+
+await runMain(async () => {
+  const anvilPort = portFromEnv("ANVIL_PORT", 8545);
+  const apiPort = portFromEnv("PORT", 42069);
+  await assertPortFree({ port: anvilPort, host: HOST, what: "anvil", variable: "ANVIL_PORT" });
+  await assertPortFree({ port: apiPort, host: HOST, what: "the indexer's API", variable: "PORT" });
+
+  // Start the chain's clock in the past so the seeded history spans several days.
+  const genesis = BigInt(Math.floor(Date.now() / 1000)) - HISTORY_DAYS * 86_400n;
+  console.log(`Starting anvil on ${HOST}:${anvilPort} (chain ${LOCAL_CHAIN_ID})…`);
+  anvil = await startAnvil({ port: anvilPort, host: HOST, timestamp: genesis });
+  anvil.process.once("exit", (code) => {
+    if (!stopping) {
+      console.error(`anvil exited unexpectedly (code ${code}).`);
+      void stopAll(1);
+    }
+  });
+
+  const [deployer] = devAccounts(1);
+  const deployment = await deployChama({ chainId: LOCAL_CHAIN_ID, rpcUrl: anvil.rpcUrl, account: deployer! });
+  writeDeployment({ root: projectRoot, deployment });
+  console.log(`Chama deployed at ${deployment.address} (block ${deployment.startBlock}).`);
+
+  console.log("Seeding demo data…");
+  const seeded = await seedDemo({ rpcUrl: anvil.rpcUrl, address: deployment.address, onProgress: printProgress });
+  console.log(`Seeded ${seeded.chamas} chamas, ${seeded.contributions} contributions, ${seeded.payouts} payouts.`);
+
+  // From now on the chain ticks like a real one: a block every second at wall-clock time.
+  const testClient = createTestClient({ chain: chainFor({ chainId: LOCAL_CHAIN_ID, rpcUrl: anvil.rpcUrl }), mode: "anvil", transport: http(anvil.rpcUrl) });
+  await testClient.setNextBlockTimestamp({ timestamp: BigInt(Math.floor(Date.now() / 1000)) });
+  await testClient.mine({ blocks: 1 });
+  await testClient.setIntervalMining({ interval: 1 });
+
+  const env = loadEnv({ root: projectRoot, env: { ...process.env, PONDER_RPC_URL_31337: anvil.rpcUrl, CHAIN_ID: "" } });
+  console.log(`New chain: ${await clearSyncCache(env.databaseUrl, env.pgliteDirectory)}.`);
+
+  console.log("Starting the indexer (ponder dev)…");
+  ponder = spawnPonder({
+    args: ["dev", "--disable-ui", "--port", String(apiPort), "--hostname", HOST],
+    // Ponder logs every block at "info"; keep the terminal readable unless asked otherwise.
+    env: { PONDER_RPC_URL_31337: anvil.rpcUrl, CHAIN_ID: String(LOCAL_CHAIN_ID), PONDER_LOG_LEVEL: process.env.PONDER_LOG_LEVEL ?? "warn" },
+  });
+  ponder.once("exit", (code) => {
+    if (!stopping) {
+      console.error(`The indexer exited (code ${code}).`);
+      void stopAll(code ?? 1);
+    }
+  });
+
+  const graphqlUrl = `http://${HOST}:${apiPort}/graphql`;
+  await waitFor({
+    what: "the indexer to serve the seeded chamas",
+    timeoutMs: 180_000,
+    intervalMs: 250,
+    check: async () => {
+      const response = await fetch(graphqlUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ chamas { totalCount } contributions { totalCount } }" }),
+      });
+      const body = (await response.json()) as { data?: { chamas: { totalCount: number }; contributions: { totalCount: number } } };
+      return body.data && body.data.contributions.totalCount >= seeded.contributions ? true : undefined;
+    },
+  });
+  console.log(`
+Jenga Index is up.
+  GraphQL   ${graphqlUrl}   (open it in a browser for GraphiQL)
+  SQL       http://${HOST}:${apiPort}/sql/*   (@ponder/client)
+  Health    http://${HOST}:${apiPort}/health · /ready · /status · /metrics
+  Chain     ${anvil.rpcUrl}   (chain ${LOCAL_CHAIN_ID}, Chama ${deployment.address})
+Indexer logs are at level ${process.env.PONDER_LOG_LEVEL ?? "warn"} (set PONDER_LOG_LEVEL=info for every block).
+Press Ctrl-C to stop.`);
+});
+
+if (process.exitCode) await stopAll(Number(process.exitCode));

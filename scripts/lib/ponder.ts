@@ -1,0 +1,24 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { projectRoot } from "./chama";
+
+/** Path of the ponder CLI entry point (a direct dependency, so in the project's node_modules). */
+export function ponderBin(): string {
+  const bin = path.join(projectRoot, "node_modules", "ponder", "dist", "esm", "bin", "ponder.js");
+  if (!existsSync(bin)) throw new Error("The ponder CLI is not installed: run `npm install`.");
+  return bin;
+}
+
+/** Spawns the ponder CLI (`dev`, `start`, `serve`…) in the project root. */
+export function spawnPonder(params: {
+  args: string[];
+  env?: Record<string, string | undefined>;
+  stdio?: "inherit" | "pipe";
+}): ChildProcess {
+  return spawn(process.execPath, [ponderBin(), ...params.args], {
+    cwd: projectRoot,
+    env: { ...process.env, PONDER_TELEMETRY_DISABLED: "true", ...params.env },
+    stdio: params.stdio === "pipe" ? ["ignore", "pipe", "pipe"] : "inherit",
+  });
+}
