@@ -11,6 +11,12 @@ export const LOCAL_RPC_URL = "http://127.0.0.1:8545";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    // The message says what to fix; a stack trace into this file would only bury it.
+    this.stack = `${this.name}: ${message}`;
+  }
 }
 
 export type Deployment = {
@@ -216,7 +222,7 @@ export async function assertChain(env: ChainEnv, options: { timeoutMs?: number }
         (env.chainId === LOCAL_CHAIN_ID
           ? "Start a local chain with `npm run dev`, or point the variable at a running node."
           : "Check the URL and that the node is up."),
-      { cause },
+      // No `cause`: Ponder's logger would print the cause's stack in place of this message.
     );
   }
   if (chainId !== env.chainId) {

@@ -3,7 +3,7 @@
  * (`ponder start`) on PGlite or PostgreSQL, and small typed helpers around them. Each setup
  * returns its own teardown.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type Account, type Address, type Hash, createTestClient, http } from "viem";
@@ -195,8 +195,9 @@ export async function startIndexer(params: {
   };
 }
 
-/** Runs `ponder start` with the given environment and resolves with its exit code and output,
- * for start-up error tests. Kills it after `timeoutMs`. */
+/** Runs `ponder start` with the given environment and resolves with its exit code, its output
+ * and how many files it left in its (fresh) PGlite directory, for start-up error tests. Kills it
+ * after `timeoutMs`. */
 export async function runIndexerToExit(params: { env: Record<string, string>; timeoutMs?: number }) {
   const port = await getFreePort();
   const pgliteDirectory = mkdtempSync(path.join(os.tmpdir(), "jenga-pglite-"));
@@ -211,6 +212,7 @@ export async function runIndexerToExit(params: { env: Record<string, string>; ti
   const timer = setTimeout(() => child.kill("SIGKILL"), params.timeoutMs ?? 60_000);
   const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
   clearTimeout(timer);
+  const databaseFiles = readdirSync(pgliteDirectory).length;
   rmSync(pgliteDirectory, { recursive: true, force: true });
-  return { code, output };
+  return { code, output, databaseFiles };
 }
