@@ -10,6 +10,7 @@ import { ChamaAbi } from "../abis/ChamaAbi";
 import { ConfigError, LOCAL_CHAIN_ID, loadEnv } from "../src/env";
 import { chainFor, clientsFor, devAccounts, projectRoot } from "./lib/chama";
 import { runMain } from "./lib/main";
+import { createRandom } from "./lib/random";
 
 /** 1 sat = 10^10 wei on BTC-native EVM chains (18-decimal coin, 8-decimal sats). */
 const SAT = 10_000_000_000n;
@@ -34,23 +35,11 @@ export type SeedDemoParameters = {
 
 export type SeedDemoReturnType = { chamas: number; contributions: number; payouts: number; lastBlock: bigint };
 
-/** Small deterministic PRNG (mulberry32) so the demo data is the same on every run. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return (max: number) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * max);
-  };
-}
-
 /** Sends the demo transactions one by one (automine: one block each) and returns the counts. */
 export async function seedDemo(params: SeedDemoParameters): Promise<SeedDemoReturnType> {
   const { rpcUrl, address, chainId = LOCAL_CHAIN_ID, contributions = 48, payouts = 6, seed = 7 } = params;
   const accounts = devAccounts(6);
-  const next = random(seed);
+  const next = createRandom(seed).int;
   const testClient = createTestClient({ chain: chainFor({ chainId, rpcUrl }), mode: "anvil", transport: http(rpcUrl) });
   const reader = clientsFor({ chainId, rpcUrl, account: accounts[0]! }).publicClient;
 

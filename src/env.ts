@@ -209,7 +209,8 @@ export function loadEnv(params: LoadEnvParameters = {}): Env {
  * names the fix. */
 export async function assertChain(env: ChainEnv, options: { timeoutMs?: number } = {}) {
   const client = createPublicClient({
-    transport: http(env.rpcUrl, { timeout: options.timeoutMs ?? 5_000, retryCount: 1 }),
+    // A few retries ride out a flaky RPC (5xx, 429, dropped connection) at start-up.
+    transport: http(env.rpcUrl, { timeout: options.timeoutMs ?? 5_000, retryCount: 3, retryDelay: 200 }),
   });
 
   let chainId: number;

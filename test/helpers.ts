@@ -6,13 +6,14 @@
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import pg from "pg";
 import { type Account, type Address, type Hash, createTestClient, http } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
 import { type Anvil, startAnvil } from "../scripts/lib/anvil";
 import { chainFor, clientsFor, deployChama, devAccounts } from "../scripts/lib/chama";
 import { spawnPonder } from "../scripts/lib/ponder";
 import { getFreePort } from "../scripts/lib/ports";
-import { stopProcess, waitFor } from "../scripts/lib/processes";
+import { stopProcess, waitFor, waitForExit } from "../scripts/lib/processes";
 
 export { waitFor } from "../scripts/lib/processes";
 
@@ -83,7 +84,7 @@ export function chamaAs(params: { chain: Chain; address: Address; account: Accou
 
 export type Indexer = {
   url: string;
-  schema: string;
+  storage: IndexerStorage;
   database: Database;
   /** Everything the process printed so far. */
   logs: () => string;
@@ -92,12 +93,50 @@ export type Indexer = {
   indexedBlock: () => Promise<bigint | undefined>;
   /** Waits until the indexer has processed `block` (default: the chain head). */
   waitForBlock: (block?: bigint, timeoutMs?: number) => Promise<void>;
+  /** SIGTERM, then waits for exit; removes the storage if this run created it. */
   stop: () => Promise<void>;
+  /** SIGKILL (a crash), then waits for exit; keeps the storage for a restart. */
+  kill: () => Promise<void>;
 };
 
 export type GraphQLResponse<T> = { data?: T; errors?: { message: string }[]; status: number };
 
+/** Where an indexer run keeps its data: a schema in its own PostgreSQL database, or a PGlite
+ * directory. Pass it to a later startIndexer to restart on the same data. */
+export type IndexerStorage = { schema: string; databaseUrl: string | undefined; pgliteDirectory: string };
+
 let schemaCounter = 0;
+
+/** Creates fresh storage. On PostgreSQL each run gets its own database, so Ponder's shared
+ * `ponder_sync` cache never mixes two anvil chains that reuse chain id 31337 and addresses. */
+export async function createStorage(database: Database): Promise<IndexerStorage> {
+  const schema = `test_${process.pid}_${Date.now().toString(36)}_${schemaCounter++}`;
+  const pgliteDirectory = mkdtempSync(path.join(os.tmpdir(), "jenga-pglite-"));
+  if (database === "pglite") return { schema, databaseUrl: undefined, pgliteDirectory };
+  const admin = new pg.Client({ connectionString: postgresUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${schema}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(postgresUrl());
+  url.pathname = `/${schema}`;
+  return { schema, databaseUrl: url.toString(), pgliteDirectory };
+}
+
+/** Deletes what createStorage made. */
+export async function removeStorage(storage: IndexerStorage): Promise<void> {
+  rmSync(storage.pgliteDirectory, { recursive: true, force: true });
+  if (!storage.databaseUrl) return;
+  const admin = new pg.Client({ connectionString: postgresUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${storage.schema}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
 
 /** Starts the real indexer (`ponder start`) on a free port for a deployed Chama. */
 export async function startIndexer(params: {
@@ -105,24 +144,26 @@ export async function startIndexer(params: {
   address: Address;
   startBlock: number;
   database: Database;
-  /** Reuse a schema (and PGlite directory) from an earlier run: for restart tests. */
-  reuse?: { schema: string; pgliteDirectory?: string };
+  /** The RPC the indexer uses (default: the chain's own), e.g. a fault-injecting proxy. */
+  rpcUrl?: string;
+  /** Restart on the data of an earlier run (default: fresh storage, removed on stop). */
+  storage?: IndexerStorage;
   env?: Record<string, string>;
 }): Promise<Indexer> {
   const { chain, address, startBlock, database } = params;
   const port = await getFreePort();
-  const schema = params.reuse?.schema ?? `test_${process.pid}_${Date.now().toString(36)}_${schemaCounter++}`;
-  const pgliteDirectory = params.reuse?.pgliteDirectory ?? mkdtempSync(path.join(os.tmpdir(), "jenga-pglite-"));
+  const ownsStorage = params.storage === undefined;
+  const storage = params.storage ?? (await createStorage(database));
   const child = spawnPonder({
-    args: ["start", "--port", String(port), "--hostname", "127.0.0.1", "--schema", schema],
+    args: ["start", "--port", String(port), "--hostname", "127.0.0.1", "--schema", storage.schema],
     stdio: "pipe",
     env: {
       CHAIN_ID: String(CHAIN_ID),
-      [`PONDER_RPC_URL_${CHAIN_ID}`]: chain.rpcUrl,
+      [`PONDER_RPC_URL_${CHAIN_ID}`]: params.rpcUrl ?? chain.rpcUrl,
       CHAMA_ADDRESS: address,
       CHAMA_START_BLOCK: String(startBlock),
-      DATABASE_URL: database === "postgres" ? postgresUrl() : "",
-      PGLITE_DIRECTORY: pgliteDirectory,
+      DATABASE_URL: storage.databaseUrl ?? "",
+      PGLITE_DIRECTORY: storage.pgliteDirectory,
       PONDER_LOG_LEVEL: "info",
       ...params.env,
     },
@@ -152,7 +193,7 @@ export async function startIndexer(params: {
     if (child.exitCode !== null) throw new Error(`indexer exited with code ${child.exitCode}:\n${output.slice(-4000)}`);
   };
   const waitForBlock = async (block?: bigint, timeoutMs = 60_000) => {
-    const target = block ?? (await chain.publicClient.getBlockNumber());
+    const target = block ?? (await chain.publicClient.getBlockNumber({ cacheTime: 0 }));
     await waitFor({
       what: `the indexer to reach block ${target}`,
       timeoutMs,
@@ -166,13 +207,19 @@ export async function startIndexer(params: {
 
   const stop = async () => {
     await stopProcess(child, { graceMs: 5_000 });
-    if (!params.reuse && database === "pglite") rmSync(pgliteDirectory, { recursive: true, force: true });
+    if (ownsStorage) await removeStorage(storage);
+  };
+  const kill = async () => {
+    const exited = waitForExit(child);
+    child.kill("SIGKILL");
+    await exited;
   };
 
   try {
     await waitFor({
       what: "the indexer's HTTP server",
-      timeoutMs: 60_000,
+      // A restart after a crash waits for the dead run's schema lock to expire (up to 25 s).
+      timeoutMs: 90_000,
       intervalMs: 100,
       check: async () => {
         exitedEarly();
@@ -183,16 +230,7 @@ export async function startIndexer(params: {
     await stop();
     throw error;
   }
-  return {
-    url,
-    schema,
-    database,
-    logs: () => output,
-    graphql,
-    indexedBlock,
-    waitForBlock,
-    stop,
-  };
+  return { url, storage, database, logs: () => output, graphql, indexedBlock, waitForBlock, stop, kill };
 }
 
 /** Runs `ponder start` with the given environment and resolves with its exit code, its output

@@ -1,0 +1,429 @@
+/**
+ * The chaos harness: a seeded, randomized scenario runner that drives a real anvil and the real
+ * indexer process through workload, reorgs inside the finality window, SIGKILL crashes and RPC
+ * faults, and after each scenario checks the invariant against ground truth computed from
+ * eth_getLogs and the contract's views. At the end a fresh index of the same chain must equal
+ * the long-running one.
+ *
+ *   npm run chaos -- [--scenarios 50] [--seed 1] [--database both|pglite|postgres]
+ */
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { type Address, type Hash, encodeFunctionData, getAddress, numberToHex } from "viem";
+import { ChamaAbi } from "../abis/ChamaAbi";
+import { startPostgresCluster } from "../scripts/lib/postgres";
+import { type Random, createRandom } from "../scripts/lib/random";
+import {
+  type Chain,
+  type Database,
+  type Indexer,
+  SAT,
+  accounts,
+  chamaAs,
+  deploy,
+  removeStorage,
+  startChain,
+  startIndexer,
+  waitFor,
+} from "../test/helpers";
+import { type Tables, expectedTables, indexedTables, viewMismatches } from "../test/truth";
+import { type FaultProxy, startFaultProxy } from "./proxy";
+
+/** Ponder's finality depth on chain 31337: reorgs stay well inside it. */
+const FINALITY = 30;
+const MAX_REORG_DEPTH = 8;
+
+export type ChaosOptions = {
+  scenarios: number;
+  seed: number;
+  database: Database;
+  log?: (line: string) => void;
+};
+
+export type ChaosResult = {
+  database: Database;
+  seed: number;
+  scenarios: number;
+  reorgs: number;
+  maxDepth: number;
+  crashes: number;
+  faults: number;
+  divergences: number;
+  /** The first divergence, with the differing rows. */
+  divergence?: string;
+  seconds: number;
+};
+
+/** The summary line the harness promises. */
+export function summaryLine(result: ChaosResult): string {
+  return (
+    `scenarios ${result.scenarios}, reorgs ${result.reorgs} (max depth ${result.maxDepth}), ` +
+    `crashes ${result.crashes}, rpc faults ${result.faults}, divergences ${result.divergences}`
+  );
+}
+
+/** The first differing row of each table, for a divergence report. */
+export function diffTables(expected: Tables, indexed: Tables): string {
+  const lines: string[] = [];
+  for (const table of Object.keys(expected) as (keyof Tables)[]) {
+    const a = expected[table] as unknown[];
+    const b = indexed[table] as unknown[];
+    const length = Math.max(a.length, b.length);
+    for (let i = 0; i < length; i++) {
+      if (JSON.stringify(a[i]) !== JSON.stringify(b[i])) {
+        lines.push(`${table} (${a.length} expected, ${b.length} indexed), first difference at row ${i}:`);
+        lines.push(`  chain:   ${JSON.stringify(a[i] ?? null)}`);
+        lines.push(`  indexed: ${JSON.stringify(b[i] ?? null)}`);
+        break;
+      }
+    }
+  }
+  return lines.join("\n");
+}
+
+class Divergence extends Error {
+  override name = "Divergence";
+}
+
+type Scenario = { kinds: Set<"reorg" | "revert" | "crash" | "faults">; describe: string[] };
+
+/** Runs the harness on one database and returns its counts. */
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const { scenarios, seed, database } = options;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const random = createRandom(seed);
+  const started = Date.now();
+  const result: ChaosResult = { database, seed, scenarios: 0, reorgs: 0, maxDepth: 0, crashes: 0, faults: 0, divergences: 0, seconds: 0 };
+
+  const chain = await startChain();
+  let proxy: FaultProxy | undefined;
+  let indexer: Indexer | undefined;
+  let fresh: Indexer | undefined;
+  try {
+    const { address, startBlock } = await deploy(chain);
+    const actions = new Actions({ chain, address, random });
+
+    // History older than the finality window, so the first start backfills it.
+    for (let i = 0; i < 3; i++) await actions.createChama();
+    for (let i = 0; i < 4; i++) await actions.denseBlock();
+    await chain.testClient.mine({ blocks: FINALITY + 5 });
+    log(`[${database}] history: ${actions.takeSummary()}, then ${FINALITY + 5} empty blocks`);
+
+    proxy = await startFaultProxy({ target: chain.rpcUrl, random: createRandom(seed ^ 0x9e3779b9) });
+    indexer = await startIndexer({ chain, address, startBlock, database, rpcUrl: proxy.url });
+    const storage = indexer.storage;
+
+    /** Restarts the indexer on the same storage; a restart that cannot reach the RPC through
+     * the faults is retried, as a process manager would. */
+    const restart = async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await startIndexer({ chain, address, startBlock, database, rpcUrl: proxy!.url, storage });
+        } catch (error) {
+          if (attempt >= 3 || !String(error).includes("Cannot reach the JSON-RPC")) throw error;
+          log(`  restart ${attempt} could not reach the RPC through the faults; retrying`);
+        }
+      }
+    };
+
+    /** Waits for a quiet, converged index and checks the invariant at the head. */
+    const check = async (label: string) => {
+      proxy!.setFaultRate(0);
+      let last: { expected: Tables; indexed: Tables; head: bigint } | undefined;
+      try {
+        await waitFor({
+          what: `the index to converge after ${label}`,
+          timeoutMs: 120_000,
+          intervalMs: 250,
+          check: async () => {
+            const head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
+            const indexed = await indexer!.indexedBlock();
+            if (indexed === undefined || indexed < head) return undefined;
+            const [expected, tables] = await Promise.all([
+              expectedTables({ chain, address, fromBlock: BigInt(startBlock), toBlock: head }),
+              indexedTables(indexer!),
+            ]);
+            last = { expected, indexed: tables, head };
+            return JSON.stringify(expected) === JSON.stringify(tables) ? true : undefined;
+          },
+        });
+      } catch (error) {
+        const detail = last ? diffTables(last.expected, last.indexed) : String(error);
+        throw new Divergence(`${label}: the index did not converge to the chain.\n${detail}\n${indexer!.logs().slice(-2_000)}`);
+      }
+      const mismatches = await viewMismatches({ chain, address, blockNumber: last!.head, tables: last!.indexed });
+      if (mismatches.length > 0) throw new Divergence(`${label}: derived rows differ from the contract's views:\n${mismatches.join("\n")}`);
+    };
+
+    for (let n = 0; n < scenarios; n++) {
+      const t0 = Date.now();
+      // Every kind appears in the first four scenarios; later ones mix at random.
+      const scenario: Scenario = { kinds: new Set(), describe: [] };
+      const forced = (["reorg", "crash", "revert", "faults"] as const)[n % 4]!;
+      scenario.kinds.add(forced);
+      if (random.chance(0.5)) scenario.kinds.add("faults");
+      if (random.chance(0.2)) scenario.kinds.add(random.pick(["reorg", "revert"] as const));
+      if (n >= 4 && random.chance(0.15)) scenario.kinds.add("crash");
+
+      const faultsBefore = Object.values(proxy.counts()).reduce((s, c) => s + c, 0);
+      if (scenario.kinds.has("faults")) {
+        const rate = forced === "faults" ? 0.2 : random.pick([0.05, 0.1, 0.2]);
+        proxy.setFaultRate(rate);
+        scenario.describe.push(`faults ${rate * 100}%`);
+      }
+
+      const snapshot = scenario.kinds.has("revert") ? await chain.testClient.snapshot() : undefined;
+      const snapshotHead = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
+
+      if (scenario.kinds.has("crash")) {
+        // SIGKILL at a random point while the indexer is busy with fresh blocks.
+        const killAfter = random.between(0, 1_500);
+        const workload = actions.run(random.between(3, 8));
+        await new Promise((resolve) => setTimeout(resolve, killAfter));
+        const before = await indexer.indexedBlock().catch(() => undefined);
+        await indexer.kill();
+        await workload;
+        result.crashes += 1;
+        scenario.describe.push(`crash after ${killAfter} ms`);
+        // While down, sometimes let the chain run past the finality window: the restart backfills.
+        if (random.chance(0.5)) {
+          await chain.testClient.mine({ blocks: FINALITY + random.between(1, 10) });
+          await actions.run(random.between(1, 4));
+          scenario.describe.push("chain ran on while down");
+        }
+        indexer = await restart();
+        if (random.chance(0.4)) {
+          // A second crash during the catch-up (backfill or realtime sync).
+          const again = random.between(200, 2_500);
+          await new Promise((resolve) => setTimeout(resolve, again));
+          await indexer.kill();
+          result.crashes += 1;
+          scenario.describe.push(`crash again ${again} ms into catch-up`);
+          indexer = await restart();
+        }
+        if (before !== undefined && !indexer.logs().includes("Detected crash recovery")) {
+          throw new Divergence(`scenario ${n + 1}: the restart started over instead of resuming from its checkpoint.\n${indexer.logs().slice(-2_000)}`);
+        }
+      } else {
+        await actions.run(random.between(3, 8));
+      }
+
+      if (scenario.kinds.has("reorg")) {
+        const head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
+        const depth = Math.min(random.between(1, MAX_REORG_DEPTH), Number(head) - startBlock - 1);
+        // Half the time the indexer has the doomed blocks; half the time it is still fetching them.
+        if (random.chance(0.5)) await indexer.waitForBlock(head, 120_000);
+        const replacements = await actions.replacementTxs(random.between(0, 3));
+        await chain.testClient.request({
+          method: "anvil_reorg" as never,
+          params: [depth, replacements.map((tx) => [tx, random.int(depth)])] as never,
+        });
+        result.reorgs += 1;
+        result.maxDepth = Math.max(result.maxDepth, depth);
+        scenario.describe.push(`anvil_reorg depth ${depth} with ${replacements.length} replacement txs`);
+      }
+
+      if (snapshot !== undefined) {
+        const head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
+        const depth = Number(head - snapshotHead);
+        if (depth > 0 && depth < FINALITY - 5) {
+          if (random.chance(0.5)) await indexer.waitForBlock(head, 120_000);
+          await chain.testClient.revert({ id: snapshot });
+          // A longer canonical chain with different transactions.
+          await actions.run(random.between(1, 4));
+          await chain.testClient.mine({ blocks: depth + random.between(1, 3) });
+          result.reorgs += 1;
+          result.maxDepth = Math.max(result.maxDepth, depth);
+          scenario.describe.push(`snapshot/revert depth ${depth} + longer chain`);
+        }
+      }
+
+      // Every scenario leaves a few blocks past the last event, as a live chain would.
+      await chain.testClient.mine({ blocks: random.between(1, 3) });
+      if (forced === "faults") {
+        // A faults scenario keeps them coming until the indexer has met a few.
+        await waitFor({
+          what: "the proxy to inject faults",
+          timeoutMs: 60_000,
+          check: () => (Object.values(proxy!.counts()).reduce((s, c) => s + c, 0) >= faultsBefore + 3 ? true : undefined),
+        });
+      }
+      await check(`scenario ${n + 1}`);
+      result.scenarios += 1;
+      log(`[${database}] scenario ${n + 1}/${scenarios}: ${actions.takeSummary()}${scenario.describe.length ? `; ${scenario.describe.join("; ")}` : ""} -> ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+
+    // Invariant 3: a fresh index of the same chain from scratch equals the long-running one.
+    proxy.setFaultRate(0);
+    fresh = await startIndexer({ chain, address, startBlock, database });
+    await fresh.waitForBlock(undefined, 120_000);
+    const [a, b] = await Promise.all([indexedTables(indexer), indexedTables(fresh)]);
+    if (JSON.stringify(a) !== JSON.stringify(b)) {
+      throw new Divergence(`a fresh index differs from the long-running one:\n${diffTables(b, a)}`);
+    }
+    log(`[${database}] a fresh index of the same chain equals the long-running one`);
+    await indexer.stop();
+    indexer = undefined;
+    await removeStorage(storage);
+  } catch (error) {
+    if (!(error instanceof Divergence)) throw error;
+    result.divergences += 1;
+    result.divergence = error.message;
+    log(`[${database}] DIVERGENCE ${error.message}`);
+  } finally {
+    result.faults = proxy ? Object.values(proxy.counts()).reduce((s, c) => s + c, 0) : 0;
+    await fresh?.stop();
+    await indexer?.stop();
+    await proxy?.stop();
+    await chain.stop();
+    result.seconds = Math.round((Date.now() - started) / 100) / 10;
+  }
+  return result;
+}
+
+/** The workload: random valid and reverting actions from several accounts, always reading the
+ * chain for chama ids and admins (a reorg may have removed what an earlier step created). */
+class Actions {
+  private summary = { txs: 0, reverted: 0, dense: 0 };
+  constructor(private readonly ctx: { chain: Chain; address: Address; random: Random }) {}
+
+  takeSummary(): string {
+    const { txs, reverted, dense } = this.summary;
+    this.summary = { txs: 0, reverted: 0, dense: 0 };
+    return `${txs} txs (${reverted} reverted, ${dense} dense blocks)`;
+  }
+
+  private as(index: number) {
+    return chamaAs({ chain: this.ctx.chain, address: this.ctx.address, account: accounts[index]! });
+  }
+
+  private async chamaCount(): Promise<bigint> {
+    return this.ctx.chain.publicClient.readContract({ address: this.ctx.address, abi: ChamaAbi, functionName: "chamaCount" });
+  }
+
+  async createChama() {
+    const { random } = this.ctx;
+    const minimum = random.pick([0n, 1_000n * SAT, 5_000n * SAT]);
+    await this.as(random.int(accounts.length)).createChama(`Chama ${random.int(1_000_000)}`, minimum);
+    this.summary.txs += 1;
+  }
+
+  async contribute() {
+    const { random } = this.ctx;
+    const count = await this.chamaCount();
+    if (count === 0n) return this.createChama();
+    const id = BigInt(random.between(1, Number(count)));
+    const [, , minimum] = await this.ctx.chain.publicClient.readContract({ address: this.ctx.address, abi: ChamaAbi, functionName: "getChama", args: [id] });
+    const value = (minimum > 0n ? minimum : 1_000n * SAT) + BigInt(random.int(1_000_000)) * 1_000_000_000n;
+    await this.as(random.between(1, accounts.length - 1)).contribute(id, value);
+    this.summary.txs += 1;
+  }
+
+  /** Contributions from several accounts mined into one block. */
+  async denseBlock() {
+    const { random, chain } = this.ctx;
+    const count = await this.chamaCount();
+    if (count === 0n) return this.createChama();
+    const senders = [...accounts.keys()].filter(() => random.chance(0.7)).slice(0, 9);
+    await chain.testClient.setAutomine(false);
+    const hashes: Hash[] = [];
+    try {
+      for (const i of senders) {
+        const id = BigInt(random.between(1, Number(count)));
+        hashes.push(await this.as(i).contributeNoWait(id, 10_000n * SAT + BigInt(i)));
+      }
+      await chain.testClient.mine({ blocks: 1 });
+    } finally {
+      await chain.testClient.setAutomine(true);
+    }
+    await Promise.all(hashes.map((hash) => chain.publicClient.waitForTransactionReceipt({ hash })));
+    this.summary.txs += hashes.length;
+    this.summary.dense += 1;
+  }
+
+  async payout() {
+    const { random, chain, address } = this.ctx;
+    const count = await this.chamaCount();
+    if (count === 0n) return this.createChama();
+    const id = BigInt(random.between(1, Number(count)));
+    const [creator, , , contributed, paidOut] = await chain.publicClient.readContract({ address, abi: ChamaAbi, functionName: "getChama", args: [id] });
+    const balance = contributed - paidOut;
+    if (balance === 0n) return this.contribute();
+    const admin = accounts.findIndex((a) => a.address === getAddress(creator));
+    const amount = random.chance(0.3) ? balance : balance / BigInt(random.between(2, 5)) || balance;
+    await this.as(admin).payout(id, accounts[random.int(accounts.length)]!.address, amount);
+    this.summary.txs += 1;
+  }
+
+  /** A transaction that is mined but reverts (below the minimum, or an unknown chama). */
+  async reverted() {
+    const { random, chain, address } = this.ctx;
+    const count = await this.chamaCount();
+    const data = encodeFunctionData({ abi: ChamaAbi, functionName: "contribute", args: [count + 1n + BigInt(random.int(5))] });
+    const { walletClient } = this.as(random.between(1, accounts.length - 1));
+    const hash = await walletClient.sendTransaction({ to: address, data, value: 1n, gas: 200_000n });
+    const receipt = await chain.publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "reverted") throw new Error(`expected ${hash} to revert`);
+    this.summary.txs += 1;
+    this.summary.reverted += 1;
+  }
+
+  /** Runs `n` random actions. */
+  async run(n: number) {
+    const { random } = this.ctx;
+    for (let i = 0; i < n; i++) {
+      const roll = random.float();
+      if (roll < 0.1) await this.createChama();
+      else if (roll < 0.6) await this.contribute();
+      else if (roll < 0.75) await this.denseBlock();
+      else if (roll < 0.9) await this.payout();
+      else await this.reverted();
+    }
+  }
+
+  /** Transactions for the new branch of an anvil_reorg (anvil signs for its dev accounts). */
+  async replacementTxs(n: number) {
+    const { random, address } = this.ctx;
+    const count = await this.chamaCount();
+    return Array.from({ length: count === 0n ? 0 : n }, () => ({
+      from: accounts[random.between(1, accounts.length - 1)]!.address,
+      to: address,
+      value: numberToHex(10_000n * SAT + BigInt(random.int(1_000_000))),
+      gas: numberToHex(200_000n),
+      data: encodeFunctionData({ abi: ChamaAbi, functionName: "contribute", args: [BigInt(random.between(1, Number(count)))] }),
+    }));
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({
+    options: {
+      scenarios: { type: "string", default: "50" },
+      seed: { type: "string", default: "1" },
+      database: { type: "string", default: "both" },
+    },
+  });
+  const scenarios = Number(values.scenarios);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(scenarios) || scenarios < 1) throw new Error(`--scenarios must be a positive integer, got "${values.scenarios}".`);
+  if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got "${values.seed}".`);
+  if (!["both", "pglite", "postgres"].includes(values.database)) {
+    throw new Error(`--database must be both, pglite or postgres, got "${values.database}".`);
+  }
+  const databases: Database[] = values.database === "both" ? ["pglite", "postgres"] : [values.database as Database];
+
+  const cluster = databases.includes("postgres") && !process.env.JENGA_TEST_DATABASE_URL ? await startPostgresCluster() : undefined;
+  if (cluster) process.env.JENGA_TEST_DATABASE_URL = cluster.url;
+  let failed = false;
+  try {
+    for (const database of databases) {
+      console.log(`chaos: ${scenarios} scenarios on ${database}, seed ${seed}`);
+      const result = await runChaos({ scenarios, seed, database });
+      console.log(`${database}: ${summaryLine(result)} (${result.seconds} s)`);
+      if (result.divergences > 0) failed = true;
+    }
+  } finally {
+    cluster?.stop();
+  }
+  process.exitCode = failed ? 1 : 0;
+}
