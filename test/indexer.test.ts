@@ -249,5 +249,24 @@ describe.each(databases)("indexer on %s", (database) => {
       const after = await client.db.select().from(schema.contribution);
       expect(after).toHaveLength(before.length);
     });
+
+    test("SQL over HTTP refuses the indexer's internal tables, system tables and sleeps", async () => {
+      const client = createClient(`${indexer.url}/sql`, { schema });
+      await expect(client.db.execute(sql`SELECT * FROM _reorg__chama`)).rejects.toThrow(
+        "_reorg__chama is internal to the indexer and not queryable.",
+      );
+      await expect(client.db.execute(sql`SELECT value FROM _ponder_meta`)).rejects.toThrow(
+        "_ponder_meta is internal to the indexer and not queryable.",
+      );
+      // What Ponder's own validation refuses, it refuses with its own message.
+      await expect(client.db.execute(sql`SELECT pg_sleep(5)`)).rejects.toThrow("Function call not supported");
+      await expect(client.db.execute(sql`SELECT * FROM ponder_sync.logs`)).rejects.toThrow("Schema name not supported");
+      await expect(client.db.execute(sql`SELECT * FROM pg_tables`)).rejects.toThrow("System tables not supported");
+      // Progress stays readable, and ordinary analyst queries pass the guard.
+      const [checkpoint] = await client.db.execute<{ chain_id: number }>(sql`SELECT chain_id FROM _ponder_checkpoint`);
+      expect(Number(checkpoint?.chain_id)).toBe(31337);
+      const rows = await client.db.execute(sql`SELECT chama_id, sum(amount) FROM contribution WHERE chama_id = ${1n} GROUP BY chama_id`);
+      expect(rows).toHaveLength(1);
+    });
   });
 });

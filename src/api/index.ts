@@ -2,6 +2,7 @@ import { db } from "ponder:api";
 import schema from "ponder:schema";
 import { Hono } from "hono";
 import { client, graphql } from "ponder";
+import { sqlGuard } from "./sql-guard";
 
 /** Limits that keep one GraphQL request from monopolising the server. The page size cap
  * (1000 rows) is Ponder's own. */
@@ -13,7 +14,8 @@ export const graphqlLimits = {
 
 const app = new Hono();
 
-// Read-only SQL over HTTP for analysts and @ponder/client.
+// Read-only SQL over HTTP for analysts and @ponder/client; internal tables are refused.
+app.use("/sql/*", sqlGuard());
 app.use("/sql/*", client({ db, schema }));
 
 // GraphQL for the frontend; GET serves GraphiQL.
