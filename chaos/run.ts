@@ -162,7 +162,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const forced = (["reorg", "crash", "revert", "faults"] as const)[n % 4]!;
       scenario.kinds.add(forced);
       if (random.chance(0.5)) scenario.kinds.add("faults");
-      if (random.chance(0.2)) scenario.kinds.add(random.pick(["reorg", "revert"] as const));
+      // One reorg style per scenario: anvil_reorg drops anvil's snapshots past its fork point.
+      if (random.chance(0.2) && !scenario.kinds.has("reorg") && !scenario.kinds.has("revert")) {
+        scenario.kinds.add(random.pick(["reorg", "revert"] as const));
+      }
       if (n >= 4 && random.chance(0.15)) scenario.kinds.add("crash");
 
       const faultsBefore = Object.values(proxy.counts()).reduce((s, c) => s + c, 0);
