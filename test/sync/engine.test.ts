@@ -222,6 +222,40 @@ describe("replacement", () => {
     expect(engine.store.get(action.id)).toMatchObject({ status: "reconciled", hash: replacement.hash });
   });
 
+  test("a speed-up the receipt watch missed is found by nonce on the next pushed block", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    // Mined under another hash with the same call; the watcher of the old hash says nothing.
+    chain.head += 1n;
+    chain.latestNonce.set(ALICE.toLowerCase(), 1);
+    chain.byNonce.set(`${ALICE.toLowerCase()}:0`, { hash: "0x00000000000000000000000000000000000000000000000000000000000000bb", sameCall: true });
+    indexer.push(chain.head);
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({
+      status: "pending",
+      hash: "0x00000000000000000000000000000000000000000000000000000000000000bb",
+      hashes: [action.hash, "0x00000000000000000000000000000000000000000000000000000000000000bb"],
+    });
+    expect(chain.isWatched("0x00000000000000000000000000000000000000000000000000000000000000bb")).toBe(true);
+    expect(chain.sent).toHaveLength(1);
+  });
+
+  test("a different call in the action's nonce slot marks it replaced on the next pushed block", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    chain.head += 1n;
+    chain.latestNonce.set(ALICE.toLowerCase(), 1);
+    chain.byNonce.set(`${ALICE.toLowerCase()}:0`, { hash: "0x00000000000000000000000000000000000000000000000000000000000000cc", sameCall: false });
+    indexer.push(chain.head);
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({
+      status: "replaced",
+      replacedBy: "0x00000000000000000000000000000000000000000000000000000000000000cc",
+    });
+  });
+
   test.each(["cancelled", "replaced"] as const)("%s by another transaction: status replaced, naming it", async (reason) => {
     const engine = makeEngine();
     await engine.start();

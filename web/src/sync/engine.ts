@@ -298,7 +298,10 @@ export class SyncEngine {
       chainOnline = false;
       this.setHealth({ chainOnline: false, lastError: errorMessage(error) });
     }
-    if (chainOnline) await this.flushDrafts();
+    if (chainOnline) {
+      await this.flushDrafts();
+      await this.checkNonces();
+    }
     for (const action of this.store.list()) {
       if (action.status === "pending" && action.hash) this.watch(action.id);
     }
@@ -400,6 +403,46 @@ export class SyncEngine {
       },
     });
     return true;
+  }
+
+  /**
+   * Tracking by (chain, account, nonce): for each pending action whose nonce the chain has
+   * used, the transaction in that slot decides. Its own hash: the receipt watch confirms it.
+   * The same call under another hash (a speed-up the watch missed): adopted. Anything else:
+   * replaced. One nonce read per account per pushed block, only while something is pending.
+   */
+  private async checkNonces(): Promise<void> {
+    const latestByAccount = new Map<string, number>();
+    try {
+      for (const action of this.mine()) {
+        if (action.status !== "pending" || action.nonce === undefined || !action.hash) continue;
+        const key = action.account.toLowerCase();
+        let latest = latestByAccount.get(key);
+        if (latest === undefined) {
+          latest = await this.chain.getNonce({ account: action.account, blockTag: "latest" });
+          latestByAccount.set(key, latest);
+        }
+        if (latest <= action.nonce) continue;
+        const found = await this.chain.findByNonce({ action, fromBlock: action.reservedAtBlock ?? 0n });
+        const current = this.store.get(action.id);
+        if (!found || !current || current.status !== "pending" || current.hash === found.hash) continue;
+        if (found.sameCall || current.hashes.includes(found.hash)) {
+          this.store.update(action.id, {
+            hash: found.hash,
+            hashes: current.hashes.includes(found.hash) ? current.hashes : [...current.hashes, found.hash],
+          });
+          this.watch(action.id);
+        } else {
+          this.store.update(action.id, {
+            status: "replaced",
+            replacedBy: found.hash,
+            error: { reason: "replaced", message: `nonce ${action.nonce} was used by another transaction (${found.hash})` },
+          });
+        }
+      }
+    } catch (error) {
+      this.setHealth({ lastError: errorMessage(error) });
+    }
   }
 
   /** Follows one pending action's hash until its receipt (or its replacement's). */
