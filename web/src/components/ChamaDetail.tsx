@@ -27,9 +27,37 @@ export function ChamaDetail({ id }: { id: bigint }) {
   const actions = useActions();
   const chama = result.data?.chama;
 
-  if (result.error) return <p className="error">Could not load chama #{id.toString()}: {result.error.message}</p>;
-  if (!result.data) return <p className="muted">Loading chama #{id.toString()}…</p>;
-  if (!chama) return <p className="error">There is no chama #{id.toString()} in the index.</p>;
+  if (!chama) {
+    // The index is unreachable or slow: the user's own actions still show, from the store.
+    const none = new Set<string>();
+    const own = [...openActions(actions, id, "contribution", none), ...openActions(actions, id, "payout", none)].filter(
+      (a) => a.status !== "reconciled",
+    );
+    return (
+      <section>
+        <p>
+          <a href="#/">← All chamas</a>
+        </p>
+        {result.error ? (
+          <p className="error">Could not load chama #{id.toString()} from the index: {result.error.message}</p>
+        ) : result.data ? (
+          <p className="error">There is no chama #{id.toString()} in the index.</p>
+        ) : (
+          <p className="muted">Loading chama #{id.toString()}…</p>
+        )}
+        {own.length > 0 ? (
+          <>
+            <h2>Your actions on this chama</h2>
+            <table className="rows">
+              <tbody>
+                <ActionRows actions={own} columns={5} testId="contribution-action-row" />
+              </tbody>
+            </table>
+          </>
+        ) : null}
+      </section>
+    );
+  }
 
   const contributions = chama.contributions.items;
   const payouts = chama.payouts.items;

@@ -14,6 +14,10 @@ function useNow(): number {
   return now;
 }
 
+function state(online: boolean | undefined): string {
+  return online === undefined ? "checking…" : online ? "online" : "unreachable";
+}
+
 export function SyncHealthPanel() {
   const health = useHealth();
   const now = useNow();
@@ -45,7 +49,7 @@ export function SyncHealthPanel() {
         <dd>{health.indexedBlockTimestamp !== undefined ? ago(now - Number(health.indexedBlockTimestamp) * 1000) : "–"}</dd>
         <dt>Connection</dt>
         <dd data-testid="health-connection">
-          chain {health.chainOnline ? "online" : "unreachable"} · indexer {health.indexerOnline ? "online" : "unreachable"}
+          chain {state(health.chainOnline)} · indexer {state(health.indexerOnline)}
           {health.live ? " · live" : " · idle (nothing pending)"}
         </dd>
       </dl>

@@ -77,8 +77,9 @@ export type SyncHealth = {
   discrepancies: number;
   /** True while the engine holds the indexer's live stream. */
   live: boolean;
-  chainOnline: boolean;
-  indexerOnline: boolean;
+  /** Undefined until the first answer (or failure). */
+  chainOnline?: boolean;
+  indexerOnline?: boolean;
   chainHead?: bigint;
   indexedBlock?: bigint;
   /** Block time of the last indexed block, seconds since the epoch. */
@@ -180,8 +181,6 @@ export class SyncEngine {
     failed: 0,
     discrepancies: 0,
     live: false,
-    chainOnline: true,
-    indexerOnline: true,
   };
   private readonly healthListeners = new Set<() => void>();
   /** Every send the engine made, for tests and the health panel's honesty. */

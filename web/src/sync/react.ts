@@ -27,8 +27,6 @@ const IDLE: SyncHealth = {
   failed: 0,
   discrepancies: 0,
   live: false,
-  chainOnline: false,
-  indexerOnline: false,
 };
 
 export function useHealth(): SyncHealth {
