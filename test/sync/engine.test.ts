@@ -469,6 +469,24 @@ describe("offline, reloads and tabs", () => {
     expect(second.store.get(draft.id)?.status).toBe("pending");
   });
 
+  test("a draft of another account waits for that account's wallet instead of failing", async () => {
+    chain.account = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+    const engine = makeEngine();
+    await engine.start();
+    const draft = engine.submit({ account: ALICE, params: STACK });
+    await settle();
+    expect(engine.store.get(draft.id)?.status).toBe("draft");
+    expect(chain.sent).toHaveLength(0);
+    engine.stop();
+
+    chain.account = ALICE;
+    const alice = makeEngine();
+    await alice.start();
+    await settle();
+    expect(alice.store.get(draft.id)?.status).toBe("pending");
+    expect(chain.sent).toHaveLength(1);
+  });
+
   test("two tabs over one storage and lock send a draft once", async () => {
     chain.unreachable = true;
     const lock = memoryLock();

@@ -55,6 +55,7 @@ export type SentTransaction = { actionId: string; nonce: number; hash: Hash; rep
 /** A chain whose every answer is scripted by the test. */
 export class FakeChain implements ChainPort {
   chainId = 31337;
+  account: Address | undefined;
   head = 100n;
   unreachable = false;
   /** Mined transaction counts per account (`latest`). */

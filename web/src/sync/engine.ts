@@ -35,6 +35,8 @@ export class NonceUsedError extends Error {
 /** What the engine needs from the chain. `viemChain.ts` implements it with viem. */
 export type ChainPort = {
   chainId: number;
+  /** The account this port signs for; drafts of other accounts wait for their own wallet. */
+  account?: Address;
   getBlockNumber: () => Promise<bigint>;
   /** Transaction count of `account`: `latest` counts mined ones, `pending` adds the mempool. */
   getNonce: (params: { account: Address; blockTag: "latest" | "pending" }) => Promise<number>;
@@ -317,6 +319,7 @@ export class SyncEngine {
   private async flushDrafts(): Promise<void> {
     for (const draft of this.mine()) {
       if (draft.status !== "draft") continue;
+      if (this.chain.account && draft.account.toLowerCase() !== this.chain.account.toLowerCase()) continue;
       const ok = await this.lock(`jenga-send:${this.chain.chainId}:${draft.account.toLowerCase()}`, () =>
         this.sendDraft(draft.id),
       );

@@ -132,6 +132,7 @@ export function viemChain(params: ViemChainParameters): ChainPort {
 
   return {
     chainId: publicClient.chain.id,
+    account: account.address,
     getBlockNumber: () => guard(() => publicClient.getBlockNumber({ cacheTime: 0 })),
     getNonce: ({ account: who, blockTag }) => guard(() => publicClient.getTransactionCount({ address: who, blockTag })),
 
