@@ -197,7 +197,11 @@ export class SyncEngine {
     this.finalityBlocks = options.finalityBlocks ?? 30n;
     this.lock = options.lock ?? memoryLock();
     this.newId = options.newId ?? (() => globalThis.crypto.randomUUID());
-    this.store.subscribe(() => this.updateCounts());
+    this.store.subscribe(() => {
+      this.updateCounts();
+      // Open the stream the moment something is open (not at the end of the next pass).
+      if (this.started) this.updateSubscription();
+    });
     this.updateCounts();
   }
 
