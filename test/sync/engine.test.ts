@@ -487,6 +487,46 @@ describe("offline, reloads and tabs", () => {
     expect(chain.sent).toHaveLength(1);
   });
 
+  test("with the indexer unreachable, a new action stays a draft until the stream is back", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const first = await sendStack(engine);
+    indexer.unreachable = true;
+    indexer.fail();
+    await settle();
+    expect(engine.health().indexerOnline).toBe(false);
+
+    const draft = engine.submit({ account: ALICE, params: STACK });
+    await settle();
+    expect(engine.store.get(draft.id)?.status).toBe("draft");
+    expect(chain.sent).toHaveLength(1);
+
+    indexer.unreachable = false;
+    chain.mine({ hash: first.hash!, account: ALICE, nonce: 0 });
+    indexer.push(chain.head);
+    await settle();
+    expect(engine.store.get(draft.id)).toMatchObject({ status: "pending", nonce: 1 });
+    expect(chain.sent).toHaveLength(2);
+  });
+
+  test("reload mid-send with the nonce still free: sent with that same nonce", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    chain.sendError = new UnreachableError("connection reset");
+    const draft = engine.submit({ account: ALICE, params: STACK });
+    await settle();
+    expect(engine.store.get(draft.id)).toMatchObject({ status: "draft", nonce: 0 });
+    engine.stop();
+    // Meanwhile another action of the same account took the next nonce in the pool.
+    chain.known.set("0x00000000000000000000000000000000000000000000000000000000000000dd", null);
+
+    const reloaded = makeEngine();
+    await reloaded.start();
+    await settle();
+    expect(chain.sent.map((s) => ({ nonce: s.nonce, replace: s.replace }))).toEqual([{ nonce: 0, replace: false }]);
+    expect(reloaded.store.get(draft.id)).toMatchObject({ status: "pending", nonce: 0 });
+  });
+
   test("two tabs over one storage and lock send a draft once", async () => {
     chain.unreachable = true;
     const lock = memoryLock();

@@ -205,6 +205,11 @@ export class FakeIndexer implements IndexerPort {
     };
   };
 
+  /** Tells every subscriber the stream broke (the indexer went away). */
+  fail(message = "server disconnected") {
+    for (const listener of this.listeners) listener.onError(new Error(message));
+  }
+
   /** Pushes a newly indexed block to every subscriber. */
   push(number: bigint) {
     for (const listener of this.listeners) listener.onBlock({ number, timestamp: 1_700_000_000n + number });

@@ -304,7 +304,9 @@ export class SyncEngine {
       this.setHealth({ chainOnline: false, lastError: errorMessage(error) });
     }
     if (chainOnline) {
-      await this.flushDrafts();
+      // A draft is sent only when its outcome can be followed: with the indexer known to be
+      // down it waits (the stream's reconnect says when it is back).
+      if (this.healthState.indexerOnline !== false) await this.flushDrafts();
       await this.checkNonces();
     }
     for (const action of this.store.list()) {
