@@ -124,6 +124,7 @@ describe("web app in Chromium", () => {
   test("stack: a pending row within 100 ms, then reconciled with the indexed row", async () => {
     const page = await openChama({ account: 1 });
     const { ms, firstStatus } = await clickStack(page);
+    console.log(`pending row drawn ${ms.toFixed(1)} ms after the click`);
     expect(ms).toBeLessThan(100);
     expect(["draft", "pending"]).toContain(firstStatus);
     await page.screenshot({ path: screenshotPath("e2e-1-stack-pending") });

@@ -266,6 +266,20 @@ describe("replacement", () => {
     expect(engine.health().failed).toBe(1);
   });
 
+  test("a replaced action can be retried: a fresh send with the next nonce", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    chain.replace({ hash: action.hash!, account: ALICE, nonce: 0, reason: "cancelled" });
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("replaced");
+    await engine.retry(action.id);
+    await settle();
+    expect(chain.sent.map((s) => s.nonce)).toEqual([0, 1]);
+    expect(engine.store.get(action.id)).toMatchObject({ status: "pending", nonce: 1, hashes: [chain.sent[1]!.hash] });
+    expect(engine.store.get(action.id)?.replacedBy).toBeUndefined();
+  });
+
   test("a nonce consumed by a different hash is detected when no watcher saw it", async () => {
     const engine = makeEngine({ timeoutMs: 5_000 });
     await engine.start();
@@ -297,6 +311,22 @@ describe("timeouts and retry without a second spend", () => {
     expect(engine.store.get(action.id)?.error?.message).toMatch(/timed out/);
     expect(indexer.subscribed).toBe(false);
     expect(clock.timerCount).toBe(0);
+  });
+
+  test("chain wins after a timeout: a late receipt moves the failed action to confirmed", async () => {
+    const engine = makeEngine({ timeoutMs: 30_000 });
+    await engine.start();
+    const action = await sendStack(engine);
+    clock.advance(30_000);
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("failed");
+    expect(indexer.subscribed).toBe(false);
+    chain.mine({ hash: action.hash!, account: ALICE, nonce: 0 });
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("confirmed");
+    expect(engine.store.get(action.id)?.error).toBeUndefined();
+    // Open again, so the stream is back to see it indexed.
+    expect(indexer.subscribed).toBe(true);
   });
 
   test("retry with the nonce still free resends with the same nonce, replacing the stuck one", async () => {
