@@ -3,7 +3,8 @@
  * real anvil, the real indexer (`ponder start` on PostgreSQL) and the Vite dev server:
  * a stack shows as pending within 100 ms and is reconciled; a forced reorg demotes it to
  * pending and it is re-confirmed; offline, an action survives a reload as a draft and is sent
- * exactly once when the connection returns. Screenshots go to test-results/.
+ * exactly once when the connection returns, also with two tabs open. Screenshots go to
+ * test-results/.
  */
 import type { Address, Hex } from "viem";
 import type { BrowserContext, Page } from "playwright-core";
@@ -202,5 +203,30 @@ describe("web app in Chromium", () => {
     );
     expect(rows.data?.contributions.items.map((r) => r.transactionHash)).toEqual([hash]);
     await page.close();
+  });
+
+  test("two tabs: a draft made offline in one is seen by both and sent once", async () => {
+    const account = accounts[4]!.address;
+    const nonceBefore = await chain.publicClient.getTransactionCount({ address: account });
+    const tabA = await openChama({ account: 4 });
+    const tabB = await openChama({ account: 4 });
+
+    const blocked = new Set([new URL(chain.rpcUrl).origin, new URL(indexer.url).origin]);
+    const offline = (url: URL) => blocked.has(url.origin);
+    await context.route(offline, (route) => route.abort("internetdisconnected"));
+    await clickStack(tabA);
+    // The other tab learns of it through storage events, without the network.
+    await expect.poll(() => actionRows(tabB)).toEqual([{ status: "draft", reorged: false, hash: "" }]);
+
+    // Both tabs' engines try when the connection returns; the cross-tab lock lets one send.
+    await context.unroute(offline);
+    const hash = await pendingHash(tabA);
+    await waitReconciledRow(tabA, hash);
+    await waitReconciledRow(tabB, hash);
+    await tabB.screenshot({ path: screenshotPath("e2e-4-two-tabs-sent-once") });
+    await indexer.waitForBlock();
+    expect(await chain.publicClient.getTransactionCount({ address: account })).toBe(nonceBefore + 1);
+    await tabA.close();
+    await tabB.close();
   });
 });
