@@ -44,7 +44,9 @@ describe("web config", () => {
       rpcUrl: "http://127.0.0.1:8545",
       chainId: 31337,
       chamaAddress: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+      txTimeoutMs: 600_000,
     });
+    expect(readConfig({ ...good, VITE_TX_TIMEOUT_MS: "30000" }).txTimeoutMs).toBe(30_000);
   });
 
   test("names what is missing or wrong and how to fix it", () => {
@@ -52,5 +54,6 @@ describe("web config", () => {
     expect(() => readConfig({ ...good, VITE_CHAIN_ID: "abc" })).toThrow(/VITE_CHAIN_ID must be a chain id/);
     expect(() => readConfig({ ...good, VITE_CHAMA_ADDRESS: "0x123" })).toThrow(/not an address/);
     expect(() => readConfig({ ...good, VITE_RPC_URL: "nope" })).toThrow(/VITE_RPC_URL is not a URL/);
+    expect(() => readConfig({ ...good, VITE_TX_TIMEOUT_MS: "5s" })).toThrow(/VITE_TX_TIMEOUT_MS must be a whole number/);
   });
 });

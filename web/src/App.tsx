@@ -76,6 +76,7 @@ export function App({ config }: { config: AppConfig }) {
       chain: viemChain({ publicClient, walletClient: wallet.client, address: config.chamaAddress }),
       indexer,
       lock: browserLock(),
+      timeoutMs: config.txTimeoutMs,
     });
     const disconnect = connectBrowserEvents(next);
     setEngine(next);
@@ -84,7 +85,7 @@ export function App({ config }: { config: AppConfig }) {
       disconnect();
       next.stop();
     };
-  }, [wallet, store, publicClient, indexer, config.chamaAddress]);
+  }, [wallet, store, publicClient, indexer, config.chamaAddress, config.txTimeoutMs]);
 
   const submit = useCallback(
     (params: ActionParams) => {

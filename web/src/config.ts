@@ -10,7 +10,11 @@ export type AppConfig = {
   rpcUrl: string;
   chainId: number;
   chamaAddress: Address;
+  /** A pending transaction fails as "timed out" after this long (VITE_TX_TIMEOUT_MS, default 10 min). */
+  txTimeoutMs: number;
 };
+
+export const DEFAULT_TX_TIMEOUT_MS = 10 * 60 * 1000;
 
 export class AppConfigError extends Error {
   override name = "AppConfigError";
@@ -34,7 +38,15 @@ export function readConfig(env: Record<string, string | undefined>): AppConfig {
       throw new AppConfigError(`${name} is not a URL: "${env[name]}".`);
     }
   }
+  let txTimeoutMs = DEFAULT_TX_TIMEOUT_MS;
+  if (env.VITE_TX_TIMEOUT_MS) {
+    txTimeoutMs = Number(env.VITE_TX_TIMEOUT_MS);
+    if (!/^\d+$/.test(env.VITE_TX_TIMEOUT_MS) || txTimeoutMs < 1_000) {
+      throw new AppConfigError(`VITE_TX_TIMEOUT_MS must be a whole number of milliseconds, at least 1000, got "${env.VITE_TX_TIMEOUT_MS}".`);
+    }
+  }
   return {
+    txTimeoutMs,
     indexerUrl: env.VITE_INDEXER_URL!.replace(/\/$/, ""),
     rpcUrl: env.VITE_RPC_URL!,
     chainId,

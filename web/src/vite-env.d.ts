@@ -5,6 +5,7 @@ interface ImportMetaEnv {
   readonly VITE_RPC_URL?: string;
   readonly VITE_CHAIN_ID?: string;
   readonly VITE_CHAMA_ADDRESS?: string;
+  readonly VITE_TX_TIMEOUT_MS?: string;
 }
 
 interface ImportMeta {
