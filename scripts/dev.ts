@@ -1,9 +1,9 @@
 /**
  * The main job, one command: starts anvil (chain 31337, 1 s blocks), deploys Chama, seeds demo
- * data, clears Ponder's stale sync cache for the new chain and runs the indexer with its API.
- * Ctrl-C stops everything it started.
+ * data, clears Ponder's stale sync cache for the new chain, runs the indexer with its API and
+ * serves the web app. Ctrl-C stops everything it started.
  *
- *   npm run dev                 # ANVIL_PORT (8545) and PORT (42069) pick the ports
+ *   npm run dev                 # ANVIL_PORT (8545), PORT (42069) and WEB_PORT (5173) pick the ports
  */
 import type { ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -17,6 +17,7 @@ import { runMain } from "./lib/main";
 import { spawnPonder } from "./lib/ponder";
 import { assertPortFree } from "./lib/ports";
 import { stopProcess, waitFor } from "./lib/processes";
+import { type WebServer, startWeb } from "./lib/web";
 import { printProgress, seedDemo } from "./seed";
 
 const HOST = "127.0.0.1";
@@ -50,11 +51,13 @@ async function clearSyncCache(databaseUrl: string | undefined, pgliteDirectory: 
 
 let anvil: Anvil | undefined;
 let ponder: ChildProcess | undefined;
+let web: WebServer | undefined;
 let stopping = false;
 
 async function stopAll(code: number) {
   if (stopping) return;
   stopping = true;
+  if (web) await web.close();
   if (ponder) await stopProcess(ponder);
   if (anvil) await anvil.stop();
   process.exit(code);
@@ -62,7 +65,7 @@ async function stopAll(code: number) {
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
-    console.log(`\n${signal}: stopping the indexer and anvil…`);
+    console.log(`\n${signal}: stopping the web app, the indexer and anvil…`);
     void stopAll(0);
   });
 }
@@ -70,8 +73,10 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 await runMain(async () => {
   const anvilPort = portFromEnv("ANVIL_PORT", 8545);
   const apiPort = portFromEnv("PORT", 42069);
+  const webPort = portFromEnv("WEB_PORT", 5173);
   await assertPortFree({ port: anvilPort, host: HOST, what: "anvil", variable: "ANVIL_PORT" });
   await assertPortFree({ port: apiPort, host: HOST, what: "the indexer's API", variable: "PORT" });
+  await assertPortFree({ port: webPort, host: HOST, what: "the web app", variable: "WEB_PORT" });
 
   // Start the chain's clock in the past so the seeded history spans several days.
   const genesis = BigInt(Math.floor(Date.now() / 1000)) - HISTORY_DAYS * 86_400n;
@@ -130,8 +135,14 @@ await runMain(async () => {
       return body.data && body.data.contributions.totalCount >= seeded.contributions ? true : undefined;
     },
   });
+  web = await startWeb({
+    port: webPort,
+    host: HOST,
+    config: { indexerUrl: `http://${HOST}:${apiPort}`, rpcUrl: anvil.rpcUrl, chainId: LOCAL_CHAIN_ID, chamaAddress: deployment.address },
+  });
   console.log(`
 Jenga Index is up.
+  Web app   ${web.url}   (dev wallet with anvil's test accounts)
   GraphQL   ${graphqlUrl}   (open it in a browser for GraphiQL)
   SQL       http://${HOST}:${apiPort}/sql/*   (@ponder/client)
   Health    http://${HOST}:${apiPort}/health · /ready · /status · /metrics

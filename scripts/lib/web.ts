@@ -1,0 +1,33 @@
+import path from "node:path";
+import { createServer } from "vite";
+import { projectRoot } from "./chama";
+import { assertPortFree } from "./ports";
+
+export type WebConfig = { indexerUrl: string; rpcUrl: string; chainId: number; chamaAddress: string };
+
+export type WebServer = {
+  url: string;
+  /** Stops the dev server. */
+  close: () => Promise<void>;
+};
+
+/** Starts the web app's Vite dev server in this process, configured through VITE_* variables. */
+export async function startWeb(params: { port: number; host?: string; config: WebConfig }): Promise<WebServer> {
+  const { port, host = "127.0.0.1", config } = params;
+  await assertPortFree({ port, host, what: "the web app", variable: "WEB_PORT" });
+  // Vite hands VITE_* variables from the environment to the app as import.meta.env.
+  Object.assign(process.env, {
+    VITE_INDEXER_URL: config.indexerUrl,
+    VITE_RPC_URL: config.rpcUrl,
+    VITE_CHAIN_ID: String(config.chainId),
+    VITE_CHAMA_ADDRESS: config.chamaAddress,
+  });
+  const server = await createServer({
+    configFile: path.join(projectRoot, "web", "vite.config.ts"),
+    server: { port, host, strictPort: true },
+    logLevel: "warn",
+    clearScreen: false,
+  });
+  await server.listen();
+  return { url: `http://${host}:${port}`, close: () => server.close() };
+}

@@ -1,0 +1,232 @@
+/**
+ * The web app end to end in a real browser (Debian's Chromium via playwright-core) against a
+ * real anvil, the real indexer (`ponder start` on PostgreSQL) and the Vite dev server:
+ * a stack shows as pending within 100 ms and is reconciled; a forced reorg demotes it to
+ * pending and it is re-confirmed; offline, an action survives a reload as a draft and is sent
+ * exactly once when the connection returns, also with two tabs open. Screenshots go to
+ * test-results/.
+ */
+import type { Address, Hex } from "viem";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { getFreePort } from "../../scripts/lib/ports";
+import { type WebServer, startWeb } from "../../scripts/lib/web";
+import { CHAIN_ID, type Chain, type Indexer, accounts, chamaAs, deploy, startChain, startIndexer, waitFor } from "../helpers";
+import { launchBrowser, screenshotPath } from "./browser";
+
+let chain: Chain;
+let indexer: Indexer;
+let web: WebServer;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let context: BrowserContext;
+let address: Address;
+
+type Probe = { __clickAt?: number; __rowAt?: number; __rowStatus?: string };
+
+/** Opens chama 1 as dev account `account` and waits until the stack button is usable. */
+async function openChama(params: { account: number }): Promise<Page> {
+  const page = await context.newPage();
+  await page.addInitScript((index) => localStorage.setItem("jenga.devAccount", String(index)), params.account);
+  await page.goto(`${web.url}/#/chama/1`);
+  await page.getByTestId("chama-title").waitFor({ timeout: 30_000 });
+  await page.waitForSelector("[data-testid=stack-button]:not([disabled])", { timeout: 30_000 });
+  expect(await page.getByTestId("wallet-address").getAttribute("href")).toBe(`#/account/${accounts[params.account]!.address.toLowerCase()}`);
+  return page;
+}
+
+/** The user's optimistic contribution rows, as (status, reorged, hash). */
+async function actionRows(page: Page) {
+  return page.$$eval("[data-testid=contribution-action-row]", (rows) =>
+    rows.map((row) => ({
+      status: row.getAttribute("data-status"),
+      reorged: row.getAttribute("data-reorged") === "true",
+      hash: row.getAttribute("data-hash"),
+    })),
+  );
+}
+
+/** Waits until the optimistic row is gone and the indexed row of `hash` is marked as the user's. */
+async function waitReconciledRow(page: Page, hash: string) {
+  const row = page.locator(`[data-testid=contribution-row][data-hash="${hash}"]`);
+  await row.waitFor({ timeout: 30_000 });
+  await expect.poll(() => row.textContent(), { timeout: 30_000 }).toContain("yours · indexed");
+  await expect.poll(async () => (await actionRows(page)).length, { timeout: 30_000 }).toBe(0);
+}
+
+/** Clicks "Stack 1000 sats" and measures, in the page, the time until the pending row is drawn. */
+async function clickStack(page: Page): Promise<{ ms: number; firstStatus: string }> {
+  await page.evaluate(() => {
+    const probe = window as unknown as Probe;
+    probe.__clickAt = undefined;
+    probe.__rowAt = undefined;
+    document.addEventListener(
+      "click",
+      (event) => {
+        if ((event.target as Element).closest("[data-testid=stack-button]")) probe.__clickAt = performance.now();
+      },
+      { capture: true, once: true },
+    );
+    const observer = new MutationObserver(() => {
+      const row = document.querySelector("[data-testid=contribution-action-row]");
+      if (row && probe.__rowAt === undefined) {
+        probe.__rowAt = performance.now();
+        probe.__rowStatus = row.getAttribute("data-status") ?? "";
+        observer.disconnect();
+      }
+    });
+    observer.observe(document.body, { childList: true, subtree: true });
+  });
+  await page.getByTestId("stack-button").click();
+  const probe = await waitFor({
+    what: "the pending row to be drawn",
+    timeoutMs: 5_000,
+    intervalMs: 10,
+    check: () => page.evaluate(() => {
+      const p = window as unknown as Probe;
+      return p.__rowAt !== undefined && p.__clickAt !== undefined ? { ms: p.__rowAt - p.__clickAt, firstStatus: p.__rowStatus ?? "" } : undefined;
+    }),
+  });
+  return probe;
+}
+
+/** The hash of the newest optimistic row once it has one. */
+async function pendingHash(page: Page): Promise<Hex> {
+  return waitFor({
+    what: "the pending row's transaction hash",
+    timeoutMs: 20_000,
+    check: async () => ((await actionRows(page)).find((r) => r.hash)?.hash as Hex | undefined) ?? undefined,
+  });
+}
+
+beforeAll(async () => {
+  // First, so a machine without Chromium fails at once with the fix.
+  browser = await launchBrowser();
+  context = browser.context;
+  chain = await startChain();
+  const deployment = await deploy(chain);
+  address = deployment.address;
+  await chamaAs({ chain, address, account: accounts[0]! }).createChama("E2E Savers", 0n);
+  indexer = await startIndexer({ chain, address, startBlock: deployment.startBlock, database: "postgres" });
+  await indexer.waitForBlock();
+  web = await startWeb({
+    port: await getFreePort(),
+    config: { indexerUrl: indexer.url, rpcUrl: chain.rpcUrl, chainId: CHAIN_ID, chamaAddress: address },
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.close();
+  await indexer?.stop();
+  await chain?.stop();
+});
+
+describe("web app in Chromium", () => {
+  test("stack: a pending row within 100 ms, then reconciled with the indexed row", async () => {
+    const page = await openChama({ account: 1 });
+    const { ms, firstStatus } = await clickStack(page);
+    console.log(`pending row drawn ${ms.toFixed(1)} ms after the click`);
+    expect(ms).toBeLessThan(100);
+    expect(["draft", "pending"]).toContain(firstStatus);
+    await page.screenshot({ path: screenshotPath("e2e-1-stack-pending") });
+
+    const hash = await pendingHash(page);
+    await waitReconciledRow(page, hash);
+    await page.screenshot({ path: screenshotPath("e2e-1-stack-reconciled") });
+    const receipt = await chain.publicClient.getTransactionReceipt({ hash });
+    expect(receipt.status).toBe("success");
+    expect(receipt.from.toLowerCase()).toBe(accounts[1]!.address.toLowerCase());
+    await page.close();
+  });
+
+  test("reorg: the reconciled row goes back to pending, then is re-confirmed", async () => {
+    const page = await openChama({ account: 3 });
+    const snapshot = await chain.testClient.snapshot();
+    await clickStack(page);
+    const hash = await pendingHash(page);
+    await waitReconciledRow(page, hash);
+    const raw = (await chain.testClient.request({ method: "eth_getRawTransactionByHash" as never, params: [hash] as never })) as Hex;
+
+    // Replace the block with a longer chain without it; the transaction waits in the mempool.
+    await chain.testClient.revert({ id: snapshot });
+    await chain.testClient.setAutomine(false);
+    try {
+      await chain.testClient.mine({ blocks: 2 });
+      await chain.publicClient.request({ method: "eth_sendRawTransaction", params: [raw] });
+      await expect
+        .poll(() => actionRows(page), { timeout: 30_000 })
+        .toEqual([{ status: "pending", reorged: true, hash }]);
+      await expect.poll(() => page.getByTestId("status-badge").first().textContent()).toBe("pending · reorged");
+      await page.screenshot({ path: screenshotPath("e2e-2-reorg-demoted") });
+      await chain.testClient.mine({ blocks: 1 });
+    } finally {
+      await chain.testClient.setAutomine(true);
+    }
+    await waitReconciledRow(page, hash);
+    await page.screenshot({ path: screenshotPath("e2e-2-reorg-reconfirmed") });
+    expect((await chain.publicClient.getTransactionReceipt({ hash })).status).toBe("success");
+    await page.close();
+  });
+
+  test("offline: the action survives a reload as a draft and is sent exactly once on reconnect", async () => {
+    const account = accounts[2]!.address;
+    const nonceBefore = await chain.publicClient.getTransactionCount({ address: account });
+    const page = await openChama({ account: 2 });
+
+    // The chain's RPC and the indexer become unreachable; the app itself is still served.
+    const blocked = new Set([new URL(chain.rpcUrl).origin, new URL(indexer.url).origin]);
+    const offline = (url: URL) => blocked.has(url.origin);
+    await context.route(offline, (route) => route.abort("internetdisconnected"));
+
+    await clickStack(page);
+    await expect.poll(() => actionRows(page)).toEqual([{ status: "draft", reorged: false, hash: "" }]);
+    await expect.poll(() => page.getByTestId("health-drafts").textContent()).toBe("1");
+    await expect.poll(() => page.getByTestId("health-connection").textContent()).toContain("chain unreachable");
+    await page.screenshot({ path: screenshotPath("e2e-3-offline-draft") });
+
+    await page.reload();
+    await expect.poll(() => actionRows(page), { timeout: 30_000 }).toEqual([{ status: "draft", reorged: false, hash: "" }]);
+    await expect.poll(() => page.getByTestId("health-connection").textContent()).toContain("chain unreachable");
+    await page.screenshot({ path: screenshotPath("e2e-3-offline-after-reload") });
+    expect(await chain.publicClient.getTransactionCount({ address: account })).toBe(nonceBefore);
+
+    // Back online: the stream's reconnect is the cue; the draft is sent once.
+    await context.unroute(offline);
+    const hash = await pendingHash(page);
+    await waitReconciledRow(page, hash);
+    await page.screenshot({ path: screenshotPath("e2e-3-online-sent-once") });
+
+    await indexer.waitForBlock();
+    expect(await chain.publicClient.getTransactionCount({ address: account })).toBe(nonceBefore + 1);
+    const rows = await indexer.graphql<{ contributions: { items: { transactionHash: string }[] } }>(
+      `{ contributions(where: { contributor: "${account.toLowerCase()}" }) { items { transactionHash } } }`,
+    );
+    expect(rows.data?.contributions.items.map((r) => r.transactionHash)).toEqual([hash]);
+    await page.close();
+  });
+
+  test("two tabs: a draft made offline in one is seen by both and sent once", async () => {
+    const account = accounts[4]!.address;
+    const nonceBefore = await chain.publicClient.getTransactionCount({ address: account });
+    const tabA = await openChama({ account: 4 });
+    const tabB = await openChama({ account: 4 });
+
+    const blocked = new Set([new URL(chain.rpcUrl).origin, new URL(indexer.url).origin]);
+    const offline = (url: URL) => blocked.has(url.origin);
+    await context.route(offline, (route) => route.abort("internetdisconnected"));
+    await clickStack(tabA);
+    // The other tab learns of it through storage events, without the network.
+    await expect.poll(() => actionRows(tabB)).toEqual([{ status: "draft", reorged: false, hash: "" }]);
+
+    // Both tabs' engines try when the connection returns; the cross-tab lock lets one send.
+    await context.unroute(offline);
+    const hash = await pendingHash(tabA);
+    await waitReconciledRow(tabA, hash);
+    await waitReconciledRow(tabB, hash);
+    await tabB.screenshot({ path: screenshotPath("e2e-4-two-tabs-sent-once") });
+    await indexer.waitForBlock();
+    expect(await chain.publicClient.getTransactionCount({ address: account })).toBe(nonceBefore + 1);
+    await tabA.close();
+    await tabB.close();
+  });
+});

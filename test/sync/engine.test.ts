@@ -1,0 +1,626 @@
+/**
+ * The sync engine against a scripted chain and indexer with a fake clock: every status
+ * transition, replacement, drop, timeout, retry without a second spend, reorg demotion,
+ * offline drafts and reloads.
+ */
+import type { Address } from "viem";
+import { beforeEach, describe, expect, test } from "vitest";
+import { NonceUsedError, SyncEngine, UnreachableError, memoryLock } from "../../web/src/sync/engine";
+import { ActionStore, type KeyValueStorage, memoryStorage } from "../../web/src/sync/store";
+import type { Action, ActionParams, IndexedRow } from "../../web/src/sync/types";
+import { FakeChain, FakeClock, FakeIndexer, settle } from "./fakes";
+
+const ALICE: Address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+const SAT = 10_000_000_000n;
+const STACK: ActionParams = { kind: "contribution", chamaId: 1n, amount: 1_000n * SAT };
+
+let clock: FakeClock;
+let chain: FakeChain;
+let indexer: FakeIndexer;
+let storage: KeyValueStorage & { data: Map<string, string> };
+let ids: number;
+
+function makeEngine(options: { timeoutMs?: number; lock?: ReturnType<typeof memoryLock> } = {}) {
+  const store = new ActionStore({ storage, now: clock.now });
+  return new SyncEngine({
+    store,
+    chain,
+    indexer,
+    clock,
+    timeoutMs: options.timeoutMs,
+    finalityBlocks: 5n,
+    lock: options.lock,
+    newId: () => `action-${++ids}`,
+  });
+}
+
+function rowFor(action: Action, overrides: Partial<IndexedRow> = {}): IndexedRow {
+  if (action.params.kind !== "contribution") throw new Error("rowFor handles contributions");
+  return {
+    kind: "contribution",
+    transactionHash: action.hash!,
+    logIndex: 0,
+    blockNumber: action.blockNumber ?? chain.head,
+    chamaId: action.params.chamaId,
+    account: ALICE.toLowerCase() as Address,
+    amount: action.params.amount,
+    ...overrides,
+  };
+}
+
+/** Submits a stack, lets the engine send it, and returns the pending action. */
+async function sendStack(engine: SyncEngine): Promise<Action> {
+  const draft = engine.submit({ account: ALICE, params: STACK });
+  await settle();
+  const action = engine.store.get(draft.id)!;
+  expect(action.status).toBe("pending");
+  return action;
+}
+
+beforeEach(() => {
+  clock = new FakeClock();
+  chain = new FakeChain();
+  indexer = new FakeIndexer();
+  storage = memoryStorage();
+  ids = 0;
+});
+
+describe("happy path", () => {
+  test("draft at once, then pending, confirmed, reconciled; the stream closes after finality", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    expect(indexer.subscribed).toBe(false);
+
+    const draft = engine.submit({ account: ALICE, params: STACK });
+    // Visible synchronously, before any network answer.
+    expect(engine.store.get(draft.id)?.status).toBe("draft");
+    expect(engine.store.list()).toHaveLength(1);
+
+    await settle();
+    const pending = engine.store.get(draft.id)!;
+    expect(pending).toMatchObject({ status: "pending", nonce: 0, hash: chain.sent[0]!.hash });
+    expect(chain.sent).toHaveLength(1);
+    expect(indexer.subscribed).toBe(true);
+    expect(engine.health()).toMatchObject({ pending: 1, drafts: 0, live: true });
+
+    const receipt = chain.mine({ hash: pending.hash!, account: ALICE, nonce: 0, logIndex: 3 });
+    await settle();
+    expect(engine.store.get(draft.id)).toMatchObject({ status: "confirmed", blockNumber: receipt.blockNumber, logIndex: 3 });
+
+    indexer.rows = [rowFor(engine.store.get(draft.id)!, { logIndex: 3 })];
+    indexer.push(receipt.blockNumber);
+    await settle();
+    const reconciled = engine.store.get(draft.id)!;
+    expect(reconciled.status).toBe("reconciled");
+    expect(reconciled.discrepancies).toBeUndefined();
+    expect(engine.health()).toMatchObject({ pending: 0, indexedBlock: receipt.blockNumber, discrepancies: 0 });
+    // Still watched for reorgs until final.
+    expect(indexer.subscribed).toBe(true);
+
+    indexer.push(receipt.blockNumber + 5n);
+    await settle();
+    expect(indexer.subscribed).toBe(false);
+    expect(engine.health().live).toBe(false);
+    expect(chain.sent).toHaveLength(1);
+  });
+
+  test("the index can win the race with the receipt: pending goes straight to reconciled", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    indexer.rows = [rowFor(action)];
+    indexer.push(chain.head + 1n);
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("reconciled");
+    // The late receipt does not move it back.
+    chain.mine({ hash: action.hash!, account: ALICE, nonce: 0 });
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("reconciled");
+  });
+
+  test("with nothing open: no stream, no timers, no requests however long it sits", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const callsAfterStart = chain.calls.length;
+    clock.advance(60 * 60 * 1000);
+    await settle();
+    expect(indexer.subscribeCount).toBe(0);
+    expect(indexer.fetches).toHaveLength(0);
+    expect(clock.timerCount).toBe(0);
+    expect(chain.calls.length).toBe(callsAfterStart);
+  });
+
+  test("chain wins: an indexed row that differs is shown and counted as a discrepancy", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    indexer.rows = [rowFor(action, { amount: 999n * SAT })];
+    indexer.push(chain.head + 1n);
+    await settle();
+    const reconciled = engine.store.get(action.id)!;
+    expect(reconciled.status).toBe("reconciled");
+    expect(reconciled.indexed?.amount).toBe(999n * SAT);
+    expect(reconciled.discrepancies).toEqual([{ field: "amount", expected: (1000n * SAT).toString(), actual: (999n * SAT).toString() }]);
+    expect(engine.health().discrepancies).toBe(1);
+  });
+
+  test("reconciles many actions in one fetch, matching by hash and log index", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const drafts = Array.from({ length: 50 }, () => engine.submit({ account: ALICE, params: STACK }));
+    await settle();
+    const actions = drafts.map((d) => engine.store.get(d.id)!);
+    expect(new Set(actions.map((a) => a.nonce)).size).toBe(50);
+    indexer.fetches = [];
+    for (const a of actions) chain.mine({ hash: a.hash!, account: ALICE, nonce: a.nonce!, logIndex: 1 });
+    await settle();
+    expect(engine.store.list().every((a) => a.status === "confirmed")).toBe(true);
+    // Rows for the same transaction at other log indexes must not be taken.
+    indexer.rows = engine.store.list().flatMap((a) => [rowFor(a, { logIndex: 0 }), rowFor(a, { logIndex: 1, amount: 1n })]);
+    indexer.fetches = [];
+    indexer.push(chain.head);
+    await settle();
+    expect(engine.store.list().every((a) => a.status === "reconciled" && a.indexed?.amount === 1n)).toBe(true);
+    expect(indexer.fetches.length).toBeGreaterThanOrEqual(1);
+    expect(indexer.fetches[0]).toHaveLength(50);
+  });
+});
+
+describe("failures", () => {
+  test("a revert fails with the reason; a retry sends afresh with a new nonce", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    chain.mine({ hash: action.hash!, account: ALICE, nonce: 0, status: "reverted", revertReason: "BelowMinimum(1, 2)" });
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({ status: "failed", error: { reason: "reverted", message: "reverted: BelowMinimum(1, 2)" } });
+    expect(engine.health()).toMatchObject({ failed: 1, pending: 0 });
+
+    await engine.retry(action.id);
+    await settle();
+    const retried = engine.store.get(action.id)!;
+    expect(retried.status).toBe("pending");
+    expect(chain.sent.map((s) => s.nonce)).toEqual([0, 1]);
+    expect(retried.hashes).toEqual([chain.sent[1]!.hash]);
+  });
+
+  test("a wallet rejection fails without spending a nonce", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    chain.sendError = new Error("User rejected the request.");
+    const draft = engine.submit({ account: ALICE, params: STACK });
+    await settle();
+    expect(engine.store.get(draft.id)).toMatchObject({
+      status: "failed",
+      nonce: undefined,
+      error: { reason: "rejected", message: "User rejected the request." },
+    });
+    expect(chain.sent).toHaveLength(0);
+  });
+
+  test("only failed, dropped or replaced actions can be retried", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    expect(() => engine.retry(action.id)).toThrow(/is pending/);
+    expect(() => engine.retry("nope")).toThrow(/unknown action/);
+  });
+});
+
+describe("replacement", () => {
+  test("a speed-up (repriced) keeps the action and follows the new hash to reconciliation", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    const replacement = chain.replace({ hash: action.hash!, account: ALICE, nonce: 0, reason: "repriced" });
+    await settle();
+    const after = engine.store.get(action.id)!;
+    expect(after).toMatchObject({ status: "confirmed", hash: replacement.hash, hashes: [action.hash, replacement.hash] });
+    indexer.rows = [rowFor(after)];
+    indexer.push(chain.head);
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({ status: "reconciled", hash: replacement.hash });
+  });
+
+  test("a speed-up the receipt watch missed is found by nonce on the next pushed block", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    // Mined under another hash with the same call; the watcher of the old hash says nothing.
+    chain.head += 1n;
+    chain.latestNonce.set(ALICE.toLowerCase(), 1);
+    chain.byNonce.set(`${ALICE.toLowerCase()}:0`, { hash: "0x00000000000000000000000000000000000000000000000000000000000000bb", sameCall: true });
+    indexer.push(chain.head);
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({
+      status: "pending",
+      hash: "0x00000000000000000000000000000000000000000000000000000000000000bb",
+      hashes: [action.hash, "0x00000000000000000000000000000000000000000000000000000000000000bb"],
+    });
+    expect(chain.isWatched("0x00000000000000000000000000000000000000000000000000000000000000bb")).toBe(true);
+    expect(chain.sent).toHaveLength(1);
+  });
+
+  test("a different call in the action's nonce slot marks it replaced on the next pushed block", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    chain.head += 1n;
+    chain.latestNonce.set(ALICE.toLowerCase(), 1);
+    chain.byNonce.set(`${ALICE.toLowerCase()}:0`, { hash: "0x00000000000000000000000000000000000000000000000000000000000000cc", sameCall: false });
+    indexer.push(chain.head);
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({
+      status: "replaced",
+      replacedBy: "0x00000000000000000000000000000000000000000000000000000000000000cc",
+    });
+  });
+
+  test.each(["cancelled", "replaced"] as const)("%s by another transaction: status replaced, naming it", async (reason) => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    const other = chain.replace({ hash: action.hash!, account: ALICE, nonce: 0, reason });
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({ status: "replaced", replacedBy: other.hash, error: { reason: "replaced" } });
+    expect(engine.health().failed).toBe(1);
+  });
+
+  test("a replaced action can be retried: a fresh send with the next nonce", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    chain.replace({ hash: action.hash!, account: ALICE, nonce: 0, reason: "cancelled" });
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("replaced");
+    await engine.retry(action.id);
+    await settle();
+    expect(chain.sent.map((s) => s.nonce)).toEqual([0, 1]);
+    expect(engine.store.get(action.id)).toMatchObject({ status: "pending", nonce: 1, hashes: [chain.sent[1]!.hash] });
+    expect(engine.store.get(action.id)?.replacedBy).toBeUndefined();
+  });
+
+  test("a nonce consumed by a different hash is detected when no watcher saw it", async () => {
+    const engine = makeEngine({ timeoutMs: 5_000 });
+    await engine.start();
+    const action = await sendStack(engine);
+    clock.advance(5_000);
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("failed");
+    // Meanwhile another wallet used nonce 0 for something else.
+    chain.latestNonce.set(ALICE.toLowerCase(), 1);
+    chain.byNonce.set(`${ALICE.toLowerCase()}:0`, { hash: "0xabc0000000000000000000000000000000000000000000000000000000000000", sameCall: false });
+    await engine.retry(action.id);
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({ status: "replaced", replacedBy: "0xabc0000000000000000000000000000000000000000000000000000000000000" });
+    expect(chain.sent).toHaveLength(1);
+  });
+});
+
+describe("timeouts and retry without a second spend", () => {
+  test("default timeout is 10 minutes: failed 'timed out', the stream is released", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    clock.advance(10 * 60 * 1000 - 1);
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("pending");
+    clock.advance(1);
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({ status: "failed", error: { reason: "timeout" } });
+    expect(engine.store.get(action.id)?.error?.message).toMatch(/timed out/);
+    expect(indexer.subscribed).toBe(false);
+    expect(clock.timerCount).toBe(0);
+  });
+
+  test("chain wins after a timeout: a late receipt moves the failed action to confirmed", async () => {
+    const engine = makeEngine({ timeoutMs: 30_000 });
+    await engine.start();
+    const action = await sendStack(engine);
+    clock.advance(30_000);
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("failed");
+    expect(indexer.subscribed).toBe(false);
+    chain.mine({ hash: action.hash!, account: ALICE, nonce: 0 });
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("confirmed");
+    expect(engine.store.get(action.id)?.error).toBeUndefined();
+    // Open again, so the stream is back to see it indexed.
+    expect(indexer.subscribed).toBe(true);
+  });
+
+  test("retry with the nonce still free resends with the same nonce, replacing the stuck one", async () => {
+    const engine = makeEngine({ timeoutMs: 30_000 });
+    await engine.start();
+    const action = await sendStack(engine);
+    clock.advance(30_000);
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("failed");
+
+    await engine.retry(action.id);
+    await settle();
+    expect(chain.sent.map((s) => ({ nonce: s.nonce, replace: s.replace }))).toEqual([
+      { nonce: 0, replace: false },
+      { nonce: 0, replace: true },
+    ]);
+    const retried = engine.store.get(action.id)!;
+    expect(retried).toMatchObject({ status: "pending", nonce: 0, hash: chain.sent[1]!.hash });
+    expect(retried.hashes).toEqual([chain.sent[0]!.hash, chain.sent[1]!.hash]);
+
+    // Whichever of the two lands, it is this action's.
+    chain.mine({ hash: chain.sent[0]!.hash, account: ALICE, nonce: 0 });
+    indexer.rows = [rowFor({ ...retried, hash: chain.sent[0]!.hash })];
+    indexer.push(chain.head);
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({ status: "reconciled", hash: chain.sent[0]!.hash });
+  });
+
+  test("retry after the original landed late adopts it and sends nothing", async () => {
+    const engine = makeEngine({ timeoutMs: 30_000 });
+    await engine.start();
+    const action = await sendStack(engine);
+    clock.advance(30_000);
+    await settle();
+    // The original is mined after the timeout, with no watcher left to say so.
+    chain.head += 1n;
+    chain.latestNonce.set(ALICE.toLowerCase(), 1);
+    chain.byNonce.set(`${ALICE.toLowerCase()}:0`, { hash: action.hash!, sameCall: true });
+    await engine.retry(action.id);
+    await settle();
+    expect(chain.sent).toHaveLength(1);
+    expect(engine.store.get(action.id)).toMatchObject({ status: "pending", hash: action.hash });
+  });
+
+  test("a retry that the node refuses as a used nonce sends nothing more and resolves by nonce", async () => {
+    const engine = makeEngine({ timeoutMs: 30_000 });
+    await engine.start();
+    const action = await sendStack(engine);
+    clock.advance(30_000);
+    await settle();
+    chain.sendError = new NonceUsedError("nonce too low");
+    await engine.retry(action.id);
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("draft");
+    expect(chain.sent).toHaveLength(1);
+    chain.head += 1n;
+    chain.latestNonce.set(ALICE.toLowerCase(), 1);
+    chain.byNonce.set(`${ALICE.toLowerCase()}:0`, { hash: action.hash!, sameCall: true });
+    await engine.nudge();
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({ status: "pending", hash: action.hash });
+    expect(chain.sent).toHaveLength(1);
+  });
+});
+
+describe("reorgs", () => {
+  async function reconciledStack(engine: SyncEngine) {
+    const action = await sendStack(engine);
+    chain.mine({ hash: action.hash!, account: ALICE, nonce: 0 });
+    await settle();
+    indexer.rows = [rowFor(engine.store.get(action.id)!)];
+    indexer.push(chain.head);
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("reconciled");
+    return engine.store.get(action.id)!;
+  }
+
+  test("a reconciled row that disappears is demoted to pending, then re-confirmed", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await reconciledStack(engine);
+
+    chain.reorg({ hashes: [action.hash!], account: ALICE, nonceAfter: 0, keep: true });
+    indexer.rows = [];
+    indexer.push(chain.head);
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({ status: "pending", reorged: true });
+    expect(engine.health().pending).toBe(1);
+    expect(chain.isWatched(action.hash!)).toBe(true);
+
+    const receipt = chain.mine({ hash: action.hash!, account: ALICE, nonce: 0 });
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("confirmed");
+    indexer.rows = [rowFor(engine.store.get(action.id)!, { blockNumber: receipt.blockNumber })];
+    indexer.push(chain.head);
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({ status: "reconciled", reorged: true, blockNumber: receipt.blockNumber });
+    expect(chain.sent).toHaveLength(1);
+  });
+
+  test("a reorged transaction the node forgot, with its nonce free, is dropped; retry reuses the nonce", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await reconciledStack(engine);
+    chain.reorg({ hashes: [action.hash!], account: ALICE, nonceAfter: 0 });
+    indexer.rows = [];
+    indexer.push(chain.head);
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({ status: "dropped", error: { reason: "dropped" } });
+
+    await engine.retry(action.id);
+    await settle();
+    expect(chain.sent.map((s) => s.nonce)).toEqual([0, 0]);
+    expect(engine.store.get(action.id)?.status).toBe("pending");
+  });
+
+  test("a confirmed action whose block was indexed without its row is demoted", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    const receipt = chain.mine({ hash: action.hash!, account: ALICE, nonce: 0 });
+    await settle();
+    chain.reorg({ hashes: [action.hash!], account: ALICE, nonceAfter: 0, keep: true });
+    indexer.push(receipt.blockNumber);
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({ status: "pending", reorged: true });
+  });
+
+  test("a reorg after the finality window is no longer watched", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await reconciledStack(engine);
+    indexer.push(action.blockNumber! + 5n);
+    await settle();
+    expect(indexer.subscribed).toBe(false);
+    indexer.rows = [];
+    await engine.nudge();
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("reconciled");
+  });
+});
+
+describe("offline, reloads and tabs", () => {
+  test("offline: the action stays a draft, survives a reload, and is sent exactly once on reconnect", async () => {
+    chain.unreachable = true;
+    const first = makeEngine();
+    await first.start();
+    const draft = first.submit({ account: ALICE, params: STACK });
+    await settle();
+    expect(first.store.get(draft.id)?.status).toBe("draft");
+    expect(first.health().chainOnline).toBe(false);
+    // While a draft waits the stream is held: a pushed block is the cue to try again.
+    expect(indexer.subscribed).toBe(true);
+    first.stop();
+    expect(indexer.subscribed).toBe(false);
+
+    // Reload: a new store and engine over the same storage.
+    const second = makeEngine();
+    expect(second.store.get(draft.id)).toMatchObject({ status: "draft", params: STACK });
+    await second.start();
+    await settle();
+    expect(chain.sent).toHaveLength(0);
+
+    chain.unreachable = false;
+    indexer.push(chain.head);
+    await settle();
+    await second.nudge();
+    await settle();
+    expect(chain.sent).toHaveLength(1);
+    expect(second.store.get(draft.id)?.status).toBe("pending");
+  });
+
+  test("a draft of another account waits for that account's wallet instead of failing", async () => {
+    chain.account = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+    const engine = makeEngine();
+    await engine.start();
+    const draft = engine.submit({ account: ALICE, params: STACK });
+    await settle();
+    expect(engine.store.get(draft.id)?.status).toBe("draft");
+    expect(chain.sent).toHaveLength(0);
+    engine.stop();
+
+    chain.account = ALICE;
+    const alice = makeEngine();
+    await alice.start();
+    await settle();
+    expect(alice.store.get(draft.id)?.status).toBe("pending");
+    expect(chain.sent).toHaveLength(1);
+  });
+
+  test("with the indexer unreachable, a new action stays a draft until the stream is back", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const first = await sendStack(engine);
+    indexer.unreachable = true;
+    indexer.fail();
+    await settle();
+    expect(engine.health().indexerOnline).toBe(false);
+
+    const draft = engine.submit({ account: ALICE, params: STACK });
+    await settle();
+    expect(engine.store.get(draft.id)?.status).toBe("draft");
+    expect(chain.sent).toHaveLength(1);
+
+    indexer.unreachable = false;
+    chain.mine({ hash: first.hash!, account: ALICE, nonce: 0 });
+    indexer.push(chain.head);
+    await settle();
+    expect(engine.store.get(draft.id)).toMatchObject({ status: "pending", nonce: 1 });
+    expect(chain.sent).toHaveLength(2);
+  });
+
+  test("reload mid-send with the nonce still free: sent with that same nonce", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    chain.sendError = new UnreachableError("connection reset");
+    const draft = engine.submit({ account: ALICE, params: STACK });
+    await settle();
+    expect(engine.store.get(draft.id)).toMatchObject({ status: "draft", nonce: 0 });
+    engine.stop();
+    // Meanwhile another action of the same account took the next nonce in the pool.
+    chain.known.set("0x00000000000000000000000000000000000000000000000000000000000000dd", null);
+
+    const reloaded = makeEngine();
+    await reloaded.start();
+    await settle();
+    expect(chain.sent.map((s) => ({ nonce: s.nonce, replace: s.replace }))).toEqual([{ nonce: 0, replace: false }]);
+    expect(reloaded.store.get(draft.id)).toMatchObject({ status: "pending", nonce: 0 });
+  });
+
+  test("two tabs over one storage and lock send a draft once", async () => {
+    chain.unreachable = true;
+    const lock = memoryLock();
+    const tabA = makeEngine({ lock });
+    const tabB = makeEngine({ lock });
+    await tabA.start();
+    await tabB.start();
+    const draft = tabA.submit({ account: ALICE, params: STACK });
+    tabB.store.reload();
+    expect(tabB.store.get(draft.id)?.status).toBe("draft");
+    chain.unreachable = false;
+    await Promise.all([tabA.nudge(), tabB.nudge()]);
+    await settle();
+    expect(chain.sent).toHaveLength(1);
+    tabA.store.reload();
+    expect(tabA.store.get(draft.id)?.status).toBe("pending");
+  });
+
+  test("reload mid-send (nonce saved, hash not): the sent transaction is found by nonce, not sent again", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    chain.sendError = new UnreachableError("connection reset");
+    const draft = engine.submit({ account: ALICE, params: STACK });
+    await settle();
+    const saved = engine.store.get(draft.id)!;
+    expect(saved).toMatchObject({ status: "draft", nonce: 0 });
+    engine.stop();
+    // The node did receive it before the connection broke, and mined it.
+    chain.head += 1n;
+    chain.latestNonce.set(ALICE.toLowerCase(), 1);
+    chain.byNonce.set(`${ALICE.toLowerCase()}:0`, { hash: "0x00000000000000000000000000000000000000000000000000000000000000aa", sameCall: true });
+
+    const reloaded = makeEngine();
+    await reloaded.start();
+    await settle();
+    expect(chain.sent).toHaveLength(0);
+    expect(reloaded.store.get(draft.id)).toMatchObject({ status: "pending", hash: "0x00000000000000000000000000000000000000000000000000000000000000aa", nonce: 0 });
+  });
+
+  test("reload while pending: the receipt is followed again and reconciles", async () => {
+    const first = makeEngine();
+    await first.start();
+    const action = await sendStack(first);
+    first.stop();
+    const second = makeEngine();
+    await second.start();
+    await settle();
+    expect(chain.isWatched(action.hash!)).toBe(true);
+    chain.mine({ hash: action.hash!, account: ALICE, nonce: 0 });
+    indexer.rows = [rowFor(second.store.get(action.id)!)];
+    indexer.push(chain.head);
+    await settle();
+    expect(second.store.get(action.id)?.status).toBe("reconciled");
+    expect(chain.sent).toHaveLength(1);
+  });
+
+  test("the indexer being down keeps actions open and says so", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    indexer.unreachable = true;
+    chain.mine({ hash: action.hash!, account: ALICE, nonce: 0 });
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("confirmed");
+    expect(engine.health().indexerOnline).toBe(false);
+  });
+});

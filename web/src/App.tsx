@@ -1,0 +1,179 @@
+/** The shell: header (unit switch, wallet), routes, the sync engine's lifetime, health panel. */
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { createPublicClient, http } from "viem";
+import { AppContext, type AppContextValue } from "./appContext";
+import { AccountPage } from "./components/AccountPage";
+import { ChamaDetail } from "./components/ChamaDetail";
+import { ChamaList } from "./components/ChamaList";
+import { SyncHealthPanel } from "./components/SyncHealthPanel";
+import type { AppConfig } from "./config";
+import { accountHref, short } from "./format";
+import { browserLock, browserStorage, connectBrowserEvents } from "./sync/browser";
+import { SyncEngine } from "./sync/engine";
+import { ponderIndexer } from "./sync/ponderIndexer";
+import { SyncContext } from "./sync/react";
+import { ActionStore } from "./sync/store";
+import type { ActionParams } from "./sync/types";
+import { viemChain } from "./sync/viemChain";
+import { UNITS, type Unit } from "./units";
+import { DEV_ACCOUNT_COUNT, LOCAL_CHAIN_ID, type Wallet, chainFor, connectInjected, devWallet, injectedProvider } from "./wallet";
+
+const UNIT_KEY = "jenga.unit";
+const DEV_ACCOUNT_KEY = "jenga.devAccount";
+
+function useHashRoute(): string {
+  const [hash, setHash] = useState(() => window.location.hash);
+  useEffect(() => {
+    const onChange = () => setHash(window.location.hash);
+    window.addEventListener("hashchange", onChange);
+    return () => window.removeEventListener("hashchange", onChange);
+  }, []);
+  return hash;
+}
+
+function Route({ hash }: { hash: string }) {
+  const chama = /^#\/chama\/(\d+)$/.exec(hash);
+  if (chama) return <ChamaDetail id={BigInt(chama[1]!)} />;
+  const account = /^#\/account\/(0x[0-9a-fA-F]{40})$/.exec(hash);
+  if (account) return <AccountPage address={account[1]!} />;
+  return <ChamaList />;
+}
+
+export function App({ config }: { config: AppConfig }) {
+  const chain = useMemo(() => chainFor({ chainId: config.chainId, rpcUrl: config.rpcUrl }), [config]);
+  const publicClient = useMemo(
+    () => createPublicClient({ chain, transport: http(config.rpcUrl, { retryCount: 1, timeout: 10_000 }), cacheTime: 0 }),
+    [chain, config.rpcUrl],
+  );
+  const store = useMemo(() => new ActionStore({ storage: browserStorage(), now: Date.now }), []);
+  const indexer = useMemo(() => ponderIndexer({ url: config.indexerUrl, chainId: config.chainId }), [config]);
+  const hash = useHashRoute();
+
+  const [unit, setUnitState] = useState<Unit>(() => (UNITS.find((u) => u === localStorage.getItem(UNIT_KEY)) ?? "sats"));
+  const setUnit = (next: Unit) => {
+    localStorage.setItem(UNIT_KEY, next);
+    setUnitState(next);
+  };
+
+  const hasInjected = injectedProvider() !== undefined;
+  const devAllowed = !hasInjected && config.chainId === LOCAL_CHAIN_ID;
+  const [devIndex, setDevIndex] = useState(() => {
+    const saved = Number(localStorage.getItem(DEV_ACCOUNT_KEY) ?? "0");
+    return Number.isInteger(saved) && saved >= 0 && saved < DEV_ACCOUNT_COUNT ? saved : 0;
+  });
+  const [injected, setInjected] = useState<Wallet>();
+  const [walletError, setWalletError] = useState<string>();
+  const wallet = useMemo(
+    () => (devAllowed ? devWallet({ chain, rpcUrl: config.rpcUrl, index: devIndex }) : injected),
+    [devAllowed, chain, config.rpcUrl, devIndex, injected],
+  );
+
+  const [engine, setEngine] = useState<SyncEngine>();
+  useEffect(() => {
+    if (!wallet) return;
+    const next = new SyncEngine({
+      store,
+      chain: viemChain({ publicClient, walletClient: wallet.client, address: config.chamaAddress }),
+      indexer,
+      lock: browserLock(),
+      timeoutMs: config.txTimeoutMs,
+    });
+    const disconnect = connectBrowserEvents(next);
+    setEngine(next);
+    void next.start();
+    return () => {
+      disconnect();
+      next.stop();
+    };
+  }, [wallet, store, publicClient, indexer, config.chamaAddress, config.txTimeoutMs]);
+
+  const submit = useCallback(
+    (params: ActionParams) => {
+      if (!engine || !wallet) throw new Error("Connect a wallet first.");
+      engine.submit({ account: wallet.address, params });
+    },
+    [engine, wallet],
+  );
+  const retry = useCallback((id: string) => void engine?.retry(id), [engine]);
+
+  const app: AppContextValue = { config, unit, wallet, submit, retry };
+
+  return (
+    <AppContext.Provider value={app}>
+      <SyncContext.Provider value={{ store, engine }}>
+        <header className="top">
+          <a href="#/" className="brand">
+            Jenga Index
+          </a>
+          <span className="muted small">
+            chain {config.chainId} · Chama {short(config.chamaAddress)}
+          </span>
+          <label className="unit">
+            Unit{" "}
+            <select value={unit} onChange={(e) => setUnit(e.target.value as Unit)} data-testid="unit-select">
+              {UNITS.map((u) => (
+                <option key={u} value={u}>
+                  {u}
+                </option>
+              ))}
+            </select>
+          </label>
+          <div className="wallet" data-testid="wallet">
+            {devAllowed ? (
+              <span className="dev-wallet" title="anvil's public test keys, signing in this page. Never use on a real chain.">
+                DEV WALLET (anvil test keys, local chain only){" "}
+                <select
+                  value={devIndex}
+                  data-testid="dev-account"
+                  onChange={(e) => {
+                    localStorage.setItem(DEV_ACCOUNT_KEY, e.target.value);
+                    setDevIndex(Number(e.target.value));
+                  }}
+                >
+                  {Array.from({ length: DEV_ACCOUNT_COUNT }, (_, i) => (
+                    <option key={i} value={i}>
+                      account #{i}
+                    </option>
+                  ))}
+                </select>
+              </span>
+            ) : hasInjected ? (
+              injected ? (
+                <span>Browser wallet</span>
+              ) : (
+                <button
+                  type="button"
+                  onClick={() => {
+                    void connectInjected({ chain }).then(
+                      (w) => {
+                        setInjected(w);
+                        setWalletError(undefined);
+                      },
+                      (e: unknown) => setWalletError(e instanceof Error ? e.message : String(e)),
+                    );
+                  }}
+                >
+                  Connect wallet
+                </button>
+              )
+            ) : (
+              <span className="warn">No wallet: install a browser wallet to act (read-only for now).</span>
+            )}
+            {wallet ? (
+              <a href={accountHref(wallet.address)} data-testid="wallet-address">
+                {short(wallet.address)}
+              </a>
+            ) : null}
+            {walletError ? <span className="error"> {walletError}</span> : null}
+          </div>
+        </header>
+        <main className="layout">
+          <div className="content">
+            <Route hash={hash} />
+          </div>
+          <SyncHealthPanel />
+        </main>
+      </SyncContext.Provider>
+    </AppContext.Provider>
+  );
+}

@@ -1,0 +1,23 @@
+/** App-wide state: configuration, the display unit and the connected wallet. */
+import { createContext, useContext } from "react";
+import type { AppConfig } from "./config";
+import type { ActionParams } from "./sync/types";
+import type { Unit } from "./units";
+import type { Wallet } from "./wallet";
+
+export type AppContextValue = {
+  config: AppConfig;
+  unit: Unit;
+  wallet: Wallet | undefined;
+  /** Records the action (shown at once) and lets the engine send it. */
+  submit: (params: ActionParams) => void;
+  retry: (id: string) => void;
+};
+
+export const AppContext = createContext<AppContextValue | undefined>(undefined);
+
+export function useApp(): AppContextValue {
+  const value = useContext(AppContext);
+  if (!value) throw new Error("useApp needs an <AppContext.Provider>");
+  return value;
+}

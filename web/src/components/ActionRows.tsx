@@ -1,0 +1,86 @@
+/**
+ * Optimistic rows: the user's own actions that the index does not show yet (or that failed),
+ * merged above the indexed rows at render time so a refetch never wipes them.
+ */
+import { useApp } from "../appContext";
+import { short } from "../format";
+import type { Action, ActionStatus } from "../sync/types";
+import { formatAmount } from "../units";
+
+const BADGE: Record<ActionStatus, string> = {
+  draft: "draft",
+  pending: "pending",
+  confirmed: "confirmed",
+  reconciled: "indexed",
+  failed: "failed",
+  replaced: "replaced",
+  dropped: "dropped",
+};
+
+export function StatusBadge({ action }: { action: Action }) {
+  const reorged = action.reorged && (action.status === "pending" || action.status === "confirmed");
+  const text = reorged ? `${BADGE[action.status]} · reorged` : BADGE[action.status];
+  return (
+    <span className={`badge badge-${action.status}${reorged ? " badge-reorged" : ""}`} data-testid="status-badge">
+      {text}
+    </span>
+  );
+}
+
+function describe(action: Action): string {
+  switch (action.status) {
+    case "draft":
+      return action.nonce === undefined ? "waiting to send (offline or queued)" : `sending with nonce ${action.nonce}`;
+    case "pending":
+      return action.reorged ? "a reorg removed it from the chain: waiting for it to land again" : "sent, waiting for a block";
+    case "confirmed":
+      return action.reorged ? "re-confirmed after a reorg, waiting for the index" : "in a block, waiting for the index";
+    case "reconciled":
+      return action.discrepancies ? "indexed (the chain's values differ from what was sent)" : "indexed";
+    default:
+      return action.error?.message ?? action.status;
+  }
+}
+
+/** Amount (or name) the row shows: the indexed value when there is one (chain wins). */
+function amountOf(action: Action): bigint | undefined {
+  if (action.indexed?.amount !== undefined) return action.indexed.amount;
+  return action.params.kind === "createChama" ? action.params.contributionAmount : action.params.amount;
+}
+
+export function ActionRows(props: { actions: Action[]; columns: number; testId: string }) {
+  const { unit, retry } = useApp();
+  return (
+    <>
+      {props.actions.map((action) => {
+        const amount = amountOf(action);
+        const canRetry = action.status === "failed" || action.status === "dropped" || action.status === "replaced";
+        return (
+          <tr
+            key={action.id}
+            className={`action-row status-${action.status}`}
+            data-testid={props.testId}
+            data-status={action.status}
+            data-reorged={action.reorged ? "true" : "false"}
+            data-hash={action.hash ?? ""}
+          >
+            <td>
+              <StatusBadge action={action} />
+            </td>
+            <td>{action.params.kind === "payout" ? short(action.params.recipient) : short(action.account)}</td>
+            <td className="amount">{amount === undefined ? "" : formatAmount(amount, unit)}</td>
+            <td colSpan={Math.max(1, props.columns - 3)} className="detail">
+              {describe(action)}
+              {action.hash ? <code className="hash"> {short(action.hash)}</code> : null}
+              {canRetry ? (
+                <button type="button" className="retry" data-testid="retry" onClick={() => retry(action.id)}>
+                  Retry
+                </button>
+              ) : null}
+            </td>
+          </tr>
+        );
+      })}
+    </>
+  );
+}

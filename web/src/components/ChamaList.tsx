@@ -1,0 +1,102 @@
+/** All chamas, plus the user's chamas still being created, and the create form. */
+import { type FormEvent, useState } from "react";
+import { useApp } from "../appContext";
+import { accountHref, short } from "../format";
+import { CHAMAS_QUERY, type ChamasData } from "../queries";
+import { useActions } from "../sync/react";
+import { AmountError, formatAmount, parseAmount } from "../units";
+import { ActionRows } from "./ActionRows";
+import { useIndexedQuery } from "./useIndexedQuery";
+
+export function ChamaList() {
+  const { unit } = useApp();
+  const result = useIndexedQuery<ChamasData, Record<string, never>>({ query: CHAMAS_QUERY, variables: {} });
+  const actions = useActions();
+  const items = result.data?.chamas.items ?? [];
+  const indexedHashes = new Set(items.map((c) => c.createdTxHash.toLowerCase()));
+  const open = actions.filter(
+    (a) => a.params.kind === "createChama" && !(a.status === "reconciled" && a.hash && indexedHashes.has(a.hash.toLowerCase())),
+  );
+
+  return (
+    <section>
+      <h1>Chamas</h1>
+      {result.error ? <p className="error">Could not load chamas: {result.error.message}</p> : null}
+      {result.fetching && !result.data ? <p className="muted">Loading chamas…</p> : null}
+      <table className="rows" data-testid="chama-list">
+        <thead>
+          <tr>
+            <th>Chama</th>
+            <th>Admin</th>
+            <th className="amount">Balance</th>
+            <th className="amount">Minimum</th>
+            <th>Members</th>
+            <th>Contributions</th>
+          </tr>
+        </thead>
+        <tbody>
+          <ActionRows actions={open} columns={6} testId="chama-action-row" />
+          {items.map((chama) => (
+            <tr key={chama.id} data-testid="chama-row">
+              <td>
+                <a href={`#/chama/${chama.id}`}>
+                  #{chama.id} {chama.name}
+                </a>
+              </td>
+              <td>
+                <a href={accountHref(chama.creator)}>{short(chama.creator)}</a>
+              </td>
+              <td className="amount">{formatAmount(BigInt(chama.balance), unit)}</td>
+              <td className="amount">{formatAmount(BigInt(chama.contributionAmount), unit)}</td>
+              <td>{chama.memberCount}</td>
+              <td>{chama.contributionCount}</td>
+            </tr>
+          ))}
+          {result.data && items.length === 0 ? (
+            <tr>
+              <td colSpan={6} className="muted">
+                No chamas yet: create the first one below.
+              </td>
+            </tr>
+          ) : null}
+        </tbody>
+      </table>
+      <CreateChamaForm />
+    </section>
+  );
+}
+
+function CreateChamaForm() {
+  const { unit, submit, wallet } = useApp();
+  const [name, setName] = useState("");
+  const [minimum, setMinimum] = useState("0");
+  const [error, setError] = useState<string>();
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    try {
+      if (name.trim() === "") throw new AmountError("give the chama a name");
+      submit({ kind: "createChama", name: name.trim(), contributionAmount: parseAmount(minimum, unit) });
+      setName("");
+      setError(undefined);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+
+  return (
+    <form className="panel form" onSubmit={onSubmit}>
+      <h2>Create a chama</h2>
+      <label>
+        Name <input value={name} onChange={(e) => setName(e.target.value)} placeholder="Mama Mboga Savers" />
+      </label>
+      <label>
+        Minimum contribution ({unit}) <input value={minimum} onChange={(e) => setMinimum(e.target.value)} inputMode="decimal" />
+      </label>
+      <button type="submit" disabled={!wallet}>
+        Create
+      </button>
+      {error ? <p className="error">{error}</p> : null}
+    </form>
+  );
+}

@@ -1,0 +1,80 @@
+/** Every GraphQL query the app runs, as module-level constants (stable keys for urql's cache). */
+import { gql } from "urql";
+
+export const CHAMAS_QUERY = gql`
+  query Chamas {
+    chamas(orderBy: "id", orderDirection: "asc", limit: 100) {
+      items { id name creator contributionAmount totalContributed balance memberCount contributionCount payoutCount createdTxHash }
+    }
+    _meta { status }
+  }
+`;
+
+export const CHAMA_QUERY = gql`
+  query Chama($id: BigInt!) {
+    chama(id: $id) {
+      id name creator contributionAmount totalContributed totalPaidOut balance memberCount contributionCount payoutCount
+      contributions(orderBy: "blockNumber", orderDirection: "desc", limit: 50) {
+        items { id contributor amount timestamp blockNumber transactionHash logIndex }
+      }
+      payouts(orderBy: "blockNumber", orderDirection: "desc", limit: 50) {
+        items { id recipient amount timestamp blockNumber transactionHash logIndex }
+      }
+      members(orderBy: "totalContributed", orderDirection: "desc", limit: 100) {
+        items { address totalContributed totalReceived contributionCount }
+      }
+      days(orderBy: "day", orderDirection: "asc", limit: 60) {
+        items { day contributed paidOut contributionCount }
+      }
+    }
+    _meta { status }
+  }
+`;
+
+export const ACCOUNT_QUERY = gql`
+  query Account($id: String!) {
+    account(id: $id) { id totalContributed totalReceived contributionCount payoutCount chamaCount }
+    members(where: { address: $id }, limit: 100) {
+      items { chamaId totalContributed totalReceived contributionCount }
+    }
+    contributions(where: { contributor: $id }, orderBy: "blockNumber", orderDirection: "desc", limit: 50) {
+      items { id chamaId amount timestamp blockNumber transactionHash logIndex }
+    }
+    _meta { status }
+  }
+`;
+
+/** GraphQL's shapes: bigints as decimal strings, addresses lowercase. */
+export type ChamaItem = {
+  id: string;
+  name: string;
+  creator: string;
+  contributionAmount: string;
+  totalContributed: string;
+  balance: string;
+  memberCount: number;
+  contributionCount: number;
+  payoutCount: number;
+  createdTxHash: string;
+};
+export type EventItem = { id: string; amount: string; timestamp: string; blockNumber: string; transactionHash: string; logIndex: number };
+export type Meta = { status: Record<string, { id: number; block: { number: number; timestamp: number } | null }> | null };
+export type ChamasData = { chamas: { items: ChamaItem[] }; _meta: Meta | null };
+export type ChamaData = {
+  chama:
+    | (ChamaItem & {
+        totalPaidOut: string;
+        contributions: { items: (EventItem & { contributor: string })[] };
+        payouts: { items: (EventItem & { recipient: string })[] };
+        members: { items: { address: string; totalContributed: string; totalReceived: string; contributionCount: number }[] };
+        days: { items: { day: number; contributed: string; paidOut: string; contributionCount: number }[] };
+      })
+    | null;
+  _meta: Meta | null;
+};
+export type AccountData = {
+  account: { id: string; totalContributed: string; totalReceived: string; contributionCount: number; payoutCount: number; chamaCount: number } | null;
+  members: { items: { chamaId: string; totalContributed: string; totalReceived: string; contributionCount: number }[] };
+  contributions: { items: (EventItem & { chamaId: string })[] };
+  _meta: Meta | null;
+};

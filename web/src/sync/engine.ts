@@ -1,0 +1,717 @@
+/**
+ * The sync engine: sends actions, follows them on chain by hash and by (chain, account, nonce),
+ * reconciles them against the index, demotes them on reorgs, times them out, retries them
+ * without ever spending a nonce twice, and holds offline drafts until the connection returns.
+ *
+ * It reacts to pushes (a receipt, a newly indexed block from the indexer's live stream), never
+ * to a polling timer: while nothing is open it holds no stream and makes no requests.
+ * Framework-free: the chain, the indexer, the clock, the storage and the cross-tab lock are
+ * injected, so tests drive every transition with scripted answers and a fake clock.
+ */
+import type { Address, Hash } from "viem";
+import type { ActionStore } from "./store";
+import {
+  type Action,
+  type ActionParams,
+  type Clock,
+  type Discrepancy,
+  type IndexedRow,
+  type Receipt,
+  type Replacement,
+  systemClock,
+} from "./types";
+
+/** The RPC (or wallet transport) could not be reached: the action stays a draft. */
+export class UnreachableError extends Error {
+  override name = "UnreachableError";
+}
+
+/** The node refused a resend because the nonce is already used or known; the next pass finds
+ * out by whom. */
+export class NonceUsedError extends Error {
+  override name = "NonceUsedError";
+}
+
+/** What the engine needs from the chain. `viemChain.ts` implements it with viem. */
+export type ChainPort = {
+  chainId: number;
+  /** The account this port signs for; drafts of other accounts wait for their own wallet. */
+  account?: Address;
+  getBlockNumber: () => Promise<bigint>;
+  /** Transaction count of `account`: `latest` counts mined ones, `pending` adds the mempool. */
+  getNonce: (params: { account: Address; blockTag: "latest" | "pending" }) => Promise<number>;
+  /** Sends the action's call with exactly this nonce. `replace` asks for fees high enough to
+   * replace an earlier transaction with the same nonce. */
+  send: (params: { action: Action; nonce: number; replace: boolean }) => Promise<Hash>;
+  /** Resolves with the receipt; calls `onReplaced` first if another hash took the nonce. */
+  waitForReceipt: (params: {
+    action: Action;
+    hash: Hash;
+    timeoutMs: number;
+    onReplaced: (replacement: Replacement) => void;
+  }) => Promise<Receipt>;
+  /** The transaction if the node knows it (mined or in its mempool). */
+  getTransaction: (hash: Hash) => Promise<{ blockNumber: bigint | null } | undefined>;
+  /** The mined transaction from the action's account with the action's nonce, scanning from
+   * `fromBlock`; `sameCall` says whether it carries the action's call. */
+  findByNonce: (params: { action: Action; fromBlock: bigint }) => Promise<{ hash: Hash; sameCall: boolean } | undefined>;
+};
+
+export type IndexedBlock = { number: bigint; timestamp: bigint };
+
+/** What the engine needs from the indexer. `ponderIndexer.ts` implements it. */
+export type IndexerPort = {
+  /** Indexed rows of these transactions. */
+  fetchRows: (params: { hashes: Hash[] }) => Promise<IndexedRow[]>;
+  /** Pushes every newly indexed block; returns the unsubscribe function. */
+  subscribe: (params: { onBlock: (block: IndexedBlock) => void; onError: (error: Error) => void }) => () => void;
+};
+
+/** Runs `fn` while holding the named lock (across tabs in the browser: Web Locks). */
+export type LockFn = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+
+export type SyncHealth = {
+  drafts: number;
+  /** Sent and not yet matched by the index (pending and confirmed). */
+  pending: number;
+  /** Failed, dropped or replaced. */
+  failed: number;
+  discrepancies: number;
+  /** True while the engine holds the indexer's live stream. */
+  live: boolean;
+  /** Undefined until the first answer (or failure). */
+  chainOnline?: boolean;
+  indexerOnline?: boolean;
+  chainHead?: bigint;
+  indexedBlock?: bigint;
+  /** Block time of the last indexed block, seconds since the epoch. */
+  indexedBlockTimestamp?: bigint;
+  /** When the engine learnt of the last indexed block (its clock, ms). */
+  indexedSeenAt?: number;
+  lastError?: string;
+};
+
+export type SyncEngineOptions = {
+  store: ActionStore;
+  chain: ChainPort;
+  indexer: IndexerPort;
+  clock?: Clock;
+  /** A pending transaction fails as "timed out" after this long. Default 10 minutes. */
+  timeoutMs?: number;
+  /** A reconciled action is watched for reorgs until the index is this many blocks past it
+   * (Ponder's finality depth for local chains is 30). */
+  finalityBlocks?: bigint;
+  lock?: LockFn;
+  newId?: () => string;
+};
+
+export const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+
+/** An in-process lock: one holder per name at a time, in call order. */
+export function memoryLock(): LockFn {
+  const tails = new Map<string, Promise<unknown>>();
+  return <T>(name: string, fn: () => Promise<T>) => {
+    const previous = tails.get(name) ?? Promise.resolve();
+    const result = previous.then(fn, fn);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    tails.set(name, tail);
+    void tail.then(() => {
+      if (tails.get(name) === tail) tails.delete(name);
+    });
+    return result;
+  };
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) {
+    const short = (error as Error & { shortMessage?: unknown }).shortMessage;
+    return typeof short === "string" ? short : error.message.split("\n")[0] ?? error.message;
+  }
+  return String(error);
+}
+
+/** Compares an indexed row with the action that produced it; the differences, if any. */
+export function compareWithIndexed(params: ActionParams, account: Address, row: IndexedRow): Discrepancy[] {
+  const out: Discrepancy[] = [];
+  const check = (field: string, expected: string, actual: string | undefined) => {
+    if (actual !== undefined && expected !== actual) out.push({ field, expected, actual });
+  };
+  const lower = (a: string) => a.toLowerCase();
+  switch (params.kind) {
+    case "createChama":
+      check("name", params.name, row.name);
+      check("contributionAmount", params.contributionAmount.toString(), row.amount?.toString());
+      check("creator", lower(account), lower(row.account));
+      break;
+    case "contribution":
+      check("chamaId", params.chamaId.toString(), row.chamaId.toString());
+      check("amount", params.amount.toString(), row.amount?.toString());
+      check("contributor", lower(account), lower(row.account));
+      break;
+    case "payout":
+      check("chamaId", params.chamaId.toString(), row.chamaId.toString());
+      check("amount", params.amount.toString(), row.amount?.toString());
+      check("recipient", lower(params.recipient), lower(row.account));
+      break;
+  }
+  return out;
+}
+
+export class SyncEngine {
+  readonly store: ActionStore;
+  private readonly chain: ChainPort;
+  private readonly indexer: IndexerPort;
+  private readonly clock: Clock;
+  private readonly timeoutMs: number;
+  private readonly finalityBlocks: bigint;
+  private readonly lock: LockFn;
+  private readonly newId: () => string;
+
+  private started = false;
+  private unsubscribe: (() => void) | undefined;
+  private timeoutHandle: unknown;
+  /** Hashes with a receipt watch running. */
+  private readonly watching = new Set<Hash>();
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
+  private healthState: SyncHealth = {
+    drafts: 0,
+    pending: 0,
+    failed: 0,
+    discrepancies: 0,
+    live: false,
+  };
+  private readonly healthListeners = new Set<() => void>();
+  /** Every send the engine made, for tests and the health panel's honesty. */
+  sends = 0;
+
+  constructor(options: SyncEngineOptions) {
+    this.store = options.store;
+    this.chain = options.chain;
+    this.indexer = options.indexer;
+    this.clock = options.clock ?? systemClock;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.finalityBlocks = options.finalityBlocks ?? 30n;
+    this.lock = options.lock ?? memoryLock();
+    this.newId = options.newId ?? (() => globalThis.crypto.randomUUID());
+    this.store.subscribe(() => {
+      this.updateCounts();
+      // Open the stream the moment something is open (not at the end of the next pass).
+      if (this.started) this.updateSubscription();
+    });
+    this.updateCounts();
+  }
+
+  /** Resumes everything saved (drafts are sent, pending ones followed) and reacts from now on. */
+  start(): Promise<void> {
+    this.started = true;
+    return this.refresh();
+  }
+
+  stop(): void {
+    this.started = false;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.timeoutHandle !== undefined) this.clock.clearTimeout(this.timeoutHandle);
+    this.timeoutHandle = undefined;
+    this.setHealth({ live: false });
+  }
+
+  /** Records a new action as a draft (shown at once) and sends it when it can. */
+  submit(params: { account: Address; params: ActionParams }): Action {
+    const now = this.clock.now();
+    const action: Action = {
+      id: this.newId(),
+      chainId: this.chain.chainId,
+      account: params.account,
+      params: params.params,
+      status: "draft",
+      createdAt: now,
+      updatedAt: now,
+      hashes: [],
+    };
+    this.store.put(action);
+    void this.refresh();
+    return action;
+  }
+
+  /**
+   * Tries a failed, dropped or replaced action again. One that owns a nonce (timed out,
+   * dropped) keeps it: the engine first checks whether the nonce was used meanwhile and, if
+   * not, resends with that same nonce, so at most one of the transactions can ever land.
+   */
+  retry(id: string): Promise<void> {
+    const action = this.store.get(id);
+    if (!action) throw new Error(`unknown action ${id}`);
+    if (!["failed", "dropped", "replaced"].includes(action.status)) {
+      throw new Error(`action ${id} is ${action.status}; only failed, dropped or replaced actions can be retried`);
+    }
+    const keepsNonce =
+      action.status === "dropped" || (action.status === "failed" && action.error?.reason === "timeout");
+    this.store.update(id, {
+      status: "draft",
+      error: undefined,
+      replacedBy: undefined,
+      ...(keepsNonce ? {} : { nonce: undefined, reservedAtBlock: undefined, hash: undefined, hashes: [] }),
+    });
+    return this.refresh();
+  }
+
+  /** The connection may be back (the browser's `online` event, another tab's change). */
+  nudge(): Promise<void> {
+    return this.refresh();
+  }
+
+  health(): SyncHealth {
+    return this.healthState;
+  }
+
+  subscribeHealth(listener: () => void): () => void {
+    this.healthListeners.add(listener);
+    return () => this.healthListeners.delete(listener);
+  }
+
+  /** One pass: chain head, drafts sent, receipts followed, the index reconciled, timers set.
+   * Passes never overlap; a request during a pass runs one more pass after it. */
+  refresh(): Promise<void> {
+    if (!this.started) return Promise.resolve();
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    const run = async () => {
+      do {
+        this.refreshAgain = false;
+        await this.pass();
+      } while (this.refreshAgain && this.started);
+    };
+    this.refreshing = run().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async pass(): Promise<void> {
+    let chainOnline = true;
+    try {
+      const head = await this.chain.getBlockNumber();
+      this.setHealth({ chainHead: head, chainOnline: true });
+    } catch (error) {
+      chainOnline = false;
+      this.setHealth({ chainOnline: false, lastError: errorMessage(error) });
+    }
+    if (chainOnline) {
+      // A draft is sent only when its outcome can be followed: with the indexer known to be
+      // down it waits (the stream's reconnect says when it is back).
+      if (this.healthState.indexerOnline !== false) await this.flushDrafts();
+      await this.checkNonces();
+    }
+    for (const action of this.store.list()) {
+      if (action.status === "pending" && action.hash) this.watch(action.id);
+    }
+    await this.reconcile();
+    this.checkTimeouts();
+    this.updateSubscription();
+  }
+
+  private mine(): Action[] {
+    return this.store.list().filter((a) => a.chainId === this.chain.chainId);
+  }
+
+  /** Sends drafts oldest first, one account at a time under that account's lock. */
+  private async flushDrafts(): Promise<void> {
+    for (const draft of this.mine()) {
+      if (draft.status !== "draft") continue;
+      if (this.chain.account && draft.account.toLowerCase() !== this.chain.account.toLowerCase()) continue;
+      const ok = await this.lock(`jenga-send:${this.chain.chainId}:${draft.account.toLowerCase()}`, () =>
+        this.sendDraft(draft.id),
+      );
+      if (!ok) return;
+    }
+  }
+
+  /** Sends one draft. Returns false when the chain is unreachable (stop trying for now). */
+  private async sendDraft(id: string): Promise<boolean> {
+    // Another tab may have sent it while this one waited for the lock.
+    this.store.reload();
+    let action = this.store.get(id);
+    if (!action || action.status !== "draft") return true;
+    try {
+      if (action.nonce === undefined) {
+        const reservedAtBlock = await this.chain.getBlockNumber();
+        const nonce = await this.chain.getNonce({ account: action.account, blockTag: "pending" });
+        // Saved before sending: after a crash or reload mid-send, the nonce says where to look.
+        action = this.store.update(id, { nonce, reservedAtBlock });
+      } else if (await this.settleUsedNonce(action)) {
+        return true;
+      }
+      const nonce = action.nonce!;
+      const hash = await this.chain.send({ action, nonce, replace: action.hashes.length > 0 });
+      this.sends++;
+      this.store.update(id, {
+        status: "pending",
+        hash,
+        hashes: action.hashes.includes(hash) ? action.hashes : [...action.hashes, hash],
+        sentAt: this.clock.now(),
+        error: undefined,
+      });
+      this.watch(id);
+      return true;
+    } catch (error) {
+      if (error instanceof UnreachableError) {
+        this.setHealth({ chainOnline: false, lastError: error.message });
+        return false;
+      }
+      // The nonce is taken (by this action's own earlier send, or another): the next pass
+      // finds the transaction by nonce. Nothing is resent meanwhile.
+      if (error instanceof NonceUsedError) return true;
+      this.store.update(id, {
+        status: "failed",
+        nonce: undefined,
+        reservedAtBlock: undefined,
+        error: { reason: "rejected", message: errorMessage(error) },
+      });
+      return true;
+    }
+  }
+
+  /**
+   * For an action that owns a nonce: if the chain has used that nonce, adopts the transaction
+   * when it carries this action's call (its own earlier send), else marks the action replaced.
+   * Returns true when the nonce was used (nothing may be sent).
+   */
+  private async settleUsedNonce(action: Action): Promise<boolean> {
+    if (action.nonce === undefined) return false;
+    const latest = await this.chain.getNonce({ account: action.account, blockTag: "latest" });
+    if (latest <= action.nonce) return false;
+    const found = await this.chain.findByNonce({ action, fromBlock: action.reservedAtBlock ?? 0n });
+    if (found && (found.sameCall || action.hashes.includes(found.hash))) {
+      this.store.update(action.id, {
+        status: "pending",
+        hash: found.hash,
+        hashes: action.hashes.includes(found.hash) ? action.hashes : [...action.hashes, found.hash],
+        // A fresh timeout window for the adopted transaction.
+        sentAt: this.clock.now(),
+        error: undefined,
+      });
+      this.watch(action.id);
+      return true;
+    }
+    this.store.update(action.id, {
+      status: "replaced",
+      replacedBy: found?.hash,
+      error: {
+        reason: "replaced",
+        message: found
+          ? `nonce ${action.nonce} was used by another transaction (${found.hash})`
+          : `nonce ${action.nonce} was used by another transaction`,
+      },
+    });
+    return true;
+  }
+
+  /**
+   * Tracking by (chain, account, nonce): for each pending action whose nonce the chain has
+   * used, the transaction in that slot decides. Its own hash: the receipt watch confirms it.
+   * The same call under another hash (a speed-up the watch missed): adopted. Anything else:
+   * replaced. One nonce read per account per pushed block, only while something is pending.
+   */
+  private async checkNonces(): Promise<void> {
+    const latestByAccount = new Map<string, number>();
+    try {
+      for (const action of this.mine()) {
+        if (action.status !== "pending" || action.nonce === undefined || !action.hash) continue;
+        const key = action.account.toLowerCase();
+        let latest = latestByAccount.get(key);
+        if (latest === undefined) {
+          latest = await this.chain.getNonce({ account: action.account, blockTag: "latest" });
+          latestByAccount.set(key, latest);
+        }
+        if (latest <= action.nonce) continue;
+        const found = await this.chain.findByNonce({ action, fromBlock: action.reservedAtBlock ?? 0n });
+        const current = this.store.get(action.id);
+        if (!found || !current || current.status !== "pending" || current.hash === found.hash) continue;
+        if (found.sameCall || current.hashes.includes(found.hash)) {
+          this.store.update(action.id, {
+            hash: found.hash,
+            hashes: current.hashes.includes(found.hash) ? current.hashes : [...current.hashes, found.hash],
+          });
+          this.watch(action.id);
+        } else {
+          this.store.update(action.id, {
+            status: "replaced",
+            replacedBy: found.hash,
+            error: { reason: "replaced", message: `nonce ${action.nonce} was used by another transaction (${found.hash})` },
+          });
+        }
+      }
+    } catch (error) {
+      this.setHealth({ lastError: errorMessage(error) });
+    }
+  }
+
+  /** Follows one pending action's hash until its receipt (or its replacement's). */
+  private watch(id: string): void {
+    const action = this.store.get(id);
+    if (!action?.hash || this.watching.has(action.hash)) return;
+    const watched = action.hash;
+    let current = watched;
+    this.watching.add(watched);
+    this.chain
+      .waitForReceipt({
+        action,
+        hash: watched,
+        timeoutMs: Math.max(0, (action.sentAt ?? this.clock.now()) + this.timeoutMs - this.clock.now()),
+        onReplaced: (replacement) => {
+          current = replacement.hash;
+          this.onReplaced(id, watched, replacement);
+        },
+      })
+      .then(
+        (receipt) => this.onReceipt(id, current, receipt),
+        (error: unknown) => {
+          // The watch gave up (the port's own timeout, a lost connection): the engine's timer
+          // and the next pushed block decide what happens; record why for the panel.
+          this.setHealth({ lastError: errorMessage(error) });
+        },
+      )
+      .finally(() => {
+        this.watching.delete(watched);
+      });
+  }
+
+  private onReplaced(id: string, oldHash: Hash, replacement: Replacement): void {
+    const action = this.store.get(id);
+    if (!action || action.hash !== oldHash) return;
+    if (replacement.reason === "repriced") {
+      // A speed-up: same call, new hash. Still this action.
+      this.store.update(id, {
+        hash: replacement.hash,
+        hashes: action.hashes.includes(replacement.hash) ? action.hashes : [...action.hashes, replacement.hash],
+      });
+      return;
+    }
+    this.store.update(id, {
+      status: "replaced",
+      replacedBy: replacement.hash,
+      error: {
+        reason: "replaced",
+        message:
+          replacement.reason === "cancelled"
+            ? `cancelled: nonce ${action.nonce} was used by ${replacement.hash}`
+            : `replaced: nonce ${action.nonce} was used by another transaction (${replacement.hash})`,
+      },
+    });
+  }
+
+  private onReceipt(id: string, hash: Hash, receipt: Receipt): void {
+    const action = this.store.get(id);
+    if (!action || action.hash !== hash) return;
+    const open = action.status === "pending" || (action.status === "failed" && action.error?.reason === "timeout");
+    if (!open) return;
+    if (receipt.status === "success") {
+      this.store.update(id, {
+        status: "confirmed",
+        blockNumber: receipt.blockNumber,
+        logIndex: receipt.logIndex,
+        error: undefined,
+      });
+    } else {
+      this.store.update(id, {
+        status: "failed",
+        blockNumber: receipt.blockNumber,
+        error: {
+          reason: "reverted",
+          message: receipt.revertReason
+            ? `reverted: ${receipt.revertReason}`
+            : `reverted in block ${receipt.blockNumber}`,
+        },
+      });
+    }
+    // The index may already hold the row.
+    void this.refresh();
+  }
+
+  /** Actions whose fate the index can still change. */
+  private isWatched(action: Action): boolean {
+    if (action.status === "pending" || action.status === "confirmed") return true;
+    if (action.status !== "reconciled") return false;
+    const indexed = this.healthState.indexedBlock;
+    return indexed === undefined || action.blockNumber === undefined || indexed < action.blockNumber + this.finalityBlocks;
+  }
+
+  /** Matches watched actions to indexed rows by hash and log index: one Map, one pass. */
+  private async reconcile(): Promise<void> {
+    const watched = this.mine().filter((a) => this.isWatched(a));
+    if (watched.length === 0) return;
+    let rows: IndexedRow[];
+    try {
+      rows = await this.indexer.fetchRows({ hashes: [...new Set(watched.flatMap((a) => a.hashes))] });
+      this.setHealth({ indexerOnline: true });
+    } catch (error) {
+      this.setHealth({ indexerOnline: false, lastError: errorMessage(error) });
+      return;
+    }
+    const byHash = new Map<Hash, IndexedRow[]>();
+    for (const row of rows) {
+      const key = row.transactionHash.toLowerCase() as Hash;
+      const list = byHash.get(key);
+      if (list) list.push(row);
+      else byHash.set(key, [row]);
+    }
+    const indexedBlock = this.healthState.indexedBlock;
+    for (const stale of watched) {
+      const action = this.store.get(stale.id);
+      if (!action || !this.isWatched(action)) continue;
+      let match: IndexedRow | undefined;
+      for (const hash of action.hashes) {
+        const candidates = byHash.get(hash.toLowerCase() as Hash);
+        match = candidates?.find(
+          (row) => row.kind === action.params.kind && (action.logIndex === undefined || row.logIndex === undefined || row.logIndex === action.logIndex),
+        );
+        if (match) break;
+      }
+      if (match) {
+        if (action.status !== "reconciled" || action.hash?.toLowerCase() !== match.transactionHash.toLowerCase()) {
+          const discrepancies = compareWithIndexed(action.params, action.account, match);
+          this.store.update(action.id, {
+            status: "reconciled",
+            hash: action.hashes.find((h) => h.toLowerCase() === match.transactionHash.toLowerCase()) ?? match.transactionHash,
+            blockNumber: match.blockNumber,
+            logIndex: match.logIndex ?? action.logIndex,
+            indexed: { chamaId: match.chamaId, amount: match.amount, account: match.account, name: match.name },
+            discrepancies: discrepancies.length > 0 ? discrepancies : undefined,
+            error: undefined,
+          });
+        }
+        continue;
+      }
+      const receiptIndexed =
+        action.status === "confirmed" &&
+        action.blockNumber !== undefined &&
+        indexedBlock !== undefined &&
+        indexedBlock >= action.blockNumber;
+      if (action.status === "reconciled" || receiptIndexed) {
+        // Its block was indexed and its row is gone (or never came): a reorg took it out.
+        this.store.update(action.id, {
+          status: "pending",
+          reorged: true,
+          sentAt: this.clock.now(),
+          blockNumber: undefined,
+          logIndex: undefined,
+        });
+        void this.afterReorg(action.id);
+      }
+    }
+  }
+
+  /** After a demotion: follow the transaction if the node still knows it; else the nonce says
+   * whether it was replaced or simply dropped. */
+  private async afterReorg(id: string): Promise<void> {
+    const action = this.store.get(id);
+    if (!action?.hash) return;
+    try {
+      const known = await this.chain.getTransaction(action.hash);
+      if (known) {
+        this.watch(id);
+        return;
+      }
+      if (await this.settleUsedNonce(action)) return;
+      this.store.update(id, {
+        status: "dropped",
+        error: {
+          reason: "dropped",
+          message: `dropped after a reorg; nonce ${action.nonce} is still free, so a retry resends it with that nonce`,
+        },
+      });
+    } catch (error) {
+      this.setHealth({ lastError: errorMessage(error) });
+    }
+  }
+
+  private checkTimeouts(): void {
+    if (this.timeoutHandle !== undefined) this.clock.clearTimeout(this.timeoutHandle);
+    this.timeoutHandle = undefined;
+    const now = this.clock.now();
+    let next: number | undefined;
+    for (const action of this.mine()) {
+      if (action.status !== "pending" || action.sentAt === undefined) continue;
+      const deadline = action.sentAt + this.timeoutMs;
+      if (deadline <= now) {
+        this.store.update(action.id, {
+          status: "failed",
+          error: {
+            reason: "timeout",
+            message: `timed out after ${Math.round(this.timeoutMs / 1000)} s without a receipt; retry reuses nonce ${action.nonce}`,
+          },
+        });
+      } else if (next === undefined || deadline < next) {
+        next = deadline;
+      }
+    }
+    if (next !== undefined && this.started) {
+      this.timeoutHandle = this.clock.setTimeout(() => {
+        this.timeoutHandle = undefined;
+        void this.refresh();
+      }, next - now);
+    }
+  }
+
+  /** Holds the indexer's live stream exactly while something is open. */
+  private updateSubscription(): void {
+    const needed = this.started && this.mine().some((a) => a.status === "draft" || this.isWatched(a));
+    if (needed && !this.unsubscribe) {
+      this.unsubscribe = this.indexer.subscribe({
+        onBlock: (block) => {
+          this.setHealth({
+            indexedBlock: block.number,
+            indexedBlockTimestamp: block.timestamp,
+            indexedSeenAt: this.clock.now(),
+            indexerOnline: true,
+          });
+          void this.refresh();
+        },
+        onError: (error) => this.setHealth({ indexerOnline: false, lastError: errorMessage(error) }),
+      });
+      this.setHealth({ live: true });
+    } else if (!needed && this.unsubscribe) {
+      this.unsubscribe();
+      this.unsubscribe = undefined;
+      this.setHealth({ live: false });
+    }
+  }
+
+  /** Records an indexed block learnt elsewhere (the app's first query) without a stream. */
+  noteIndexedBlock(block: IndexedBlock): void {
+    const known = this.healthState.indexedBlock;
+    if (known !== undefined && known >= block.number) return;
+    this.setHealth({ indexedBlock: block.number, indexedBlockTimestamp: block.timestamp, indexedSeenAt: this.clock.now() });
+  }
+
+  private updateCounts(): void {
+    let drafts = 0;
+    let pending = 0;
+    let failed = 0;
+    let discrepancies = 0;
+    for (const action of this.mine()) {
+      if (action.status === "draft") drafts++;
+      else if (action.status === "pending" || action.status === "confirmed") pending++;
+      else if (action.status === "failed" || action.status === "dropped" || action.status === "replaced") failed++;
+      if (action.discrepancies && action.discrepancies.length > 0) discrepancies++;
+    }
+    this.setHealth({ drafts, pending, failed, discrepancies });
+  }
+
+  private setHealth(patch: Partial<SyncHealth>): void {
+    let changed = false;
+    for (const [key, value] of Object.entries(patch) as [keyof SyncHealth, SyncHealth[keyof SyncHealth]][]) {
+      if (this.healthState[key] !== value) changed = true;
+    }
+    if (!changed) return;
+    this.healthState = { ...this.healthState, ...patch };
+    for (const listener of this.healthListeners) listener();
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The engine's indexer port on Ponder: rows by transaction hash over GraphQL, and newly indexed
+ * blocks pushed by a `@ponder/client` live query (server-sent events) on Ponder's checkpoint
+ * table, which changes with every indexed block (and moves back on a reorg).
+ */
+import { createClient, sql } from "@ponder/client";
+import type { Address, Hash } from "viem";
+import type { IndexedBlock, IndexerPort } from "./engine";
+import type { IndexedRow } from "./types";
+
+export class IndexerError extends Error {
+  override name = "IndexerError";
+}
+
+const ROWS_QUERY = /* GraphQL */ `
+  query PendingRows($hashes: [String]) {
+    contributions(where: { transactionHash_in: $hashes }, limit: 1000) {
+      items { chamaId contributor amount blockNumber transactionHash logIndex }
+    }
+    payouts(where: { transactionHash_in: $hashes }, limit: 1000) {
+      items { chamaId recipient amount blockNumber transactionHash logIndex }
+    }
+    chamas(where: { createdTxHash_in: $hashes }, limit: 1000) {
+      items { id name creator contributionAmount createdAtBlock createdTxHash }
+    }
+  }
+`;
+
+type EventItem = { chamaId: string; amount: string; blockNumber: string; transactionHash: Hash; logIndex: number };
+type RowsData = {
+  contributions: { items: (EventItem & { contributor: Address })[] };
+  payouts: { items: (EventItem & { recipient: Address })[] };
+  chamas: {
+    items: { id: string; name: string; creator: Address; contributionAmount: string; createdAtBlock: string; createdTxHash: Hash }[];
+  };
+};
+
+/** Decodes Ponder's checkpoint string: 10 digits of block timestamp, 16 of chain id, 16 of
+ * block number, then the position inside the block. */
+export function decodeCheckpoint(checkpoint: string): IndexedBlock & { chainId: bigint } {
+  if (!/^\d{75}$/.test(checkpoint)) throw new IndexerError(`unexpected checkpoint "${checkpoint}"`);
+  return {
+    timestamp: BigInt(checkpoint.slice(0, 10)),
+    chainId: BigInt(checkpoint.slice(10, 26)),
+    number: BigInt(checkpoint.slice(26, 42)),
+  };
+}
+
+/** POSTs a GraphQL query; throws IndexerError on HTTP or GraphQL errors. */
+export async function graphqlRequest<T>(params: { url: string; query: string; variables?: Record<string, unknown> }): Promise<T> {
+  const response = await fetch(params.url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query: params.query, variables: params.variables }),
+  });
+  const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
+  if (!response.ok || body.errors?.length || !body.data) {
+    throw new IndexerError(`GraphQL ${response.status}: ${body.errors?.map((e) => e.message).join("; ") ?? "no data"}`);
+  }
+  return body.data;
+}
+
+export type PonderIndexerParameters = {
+  /** The indexer's origin, e.g. http://127.0.0.1:42069 (GraphQL at /graphql, SQL at /sql). */
+  url: string;
+  chainId: number;
+};
+
+export function ponderIndexer(params: PonderIndexerParameters): IndexerPort {
+  const base = params.url.replace(/\/$/, "");
+  const client = createClient(`${base}/sql`);
+  return {
+    fetchRows: async ({ hashes }) => {
+      const rows: IndexedRow[] = [];
+      // Page through the hashes so one request stays small.
+      for (let i = 0; i < hashes.length; i += 200) {
+        const data = await graphqlRequest<RowsData>({
+          url: `${base}/graphql`,
+          query: ROWS_QUERY,
+          variables: { hashes: hashes.slice(i, i + 200).map((h) => h.toLowerCase()) },
+        });
+        for (const c of data.contributions.items) {
+          rows.push({
+            kind: "contribution",
+            transactionHash: c.transactionHash,
+            logIndex: c.logIndex,
+            blockNumber: BigInt(c.blockNumber),
+            chamaId: BigInt(c.chamaId),
+            account: c.contributor,
+            amount: BigInt(c.amount),
+          });
+        }
+        for (const p of data.payouts.items) {
+          rows.push({
+            kind: "payout",
+            transactionHash: p.transactionHash,
+            logIndex: p.logIndex,
+            blockNumber: BigInt(p.blockNumber),
+            chamaId: BigInt(p.chamaId),
+            account: p.recipient,
+            amount: BigInt(p.amount),
+          });
+        }
+        for (const c of data.chamas.items) {
+          rows.push({
+            kind: "createChama",
+            transactionHash: c.createdTxHash,
+            blockNumber: BigInt(c.createdAtBlock),
+            chamaId: BigInt(c.id),
+            account: c.creator,
+            amount: BigInt(c.contributionAmount),
+            name: c.name,
+          });
+        }
+      }
+      return rows;
+    },
+
+    subscribe: ({ onBlock, onError }) => {
+      // A live query only speaks when the index changes, and Ponder refuses it (503) until the
+      // backfill is done; a refused or broken stream is not retried by EventSource. So: on
+      // (re)connect read the checkpoint once, and after an error reconnect with backoff,
+      // for as long as the engine holds the subscription.
+      let closed = false;
+      let live: { unsubscribe: () => void } | undefined;
+      let retryTimer: ReturnType<typeof setTimeout> | undefined;
+      let backoffMs = 250;
+      const query = sql`select chain_id, latest_checkpoint from _ponder_checkpoint`;
+      const emit = (rows: CheckpointRow[]) => {
+        const row = rows.find((r) => Number(r.chain_id) === params.chainId);
+        if (!row) return;
+        try {
+          onBlock(decodeCheckpoint(row.latest_checkpoint));
+        } catch (error) {
+          onError(error instanceof Error ? error : new IndexerError(String(error)));
+        }
+      };
+      const connect = () => {
+        if (closed) return;
+        live = client.live(
+          (db) => db.execute(query),
+          (result) => {
+            backoffMs = 250;
+            emit(checkpointRows(result));
+          },
+          (error) => {
+            live?.unsubscribe();
+            live = undefined;
+            onError(new IndexerError(`live stream: ${error.message}`));
+            if (closed || retryTimer) return;
+            retryTimer = setTimeout(() => {
+              retryTimer = undefined;
+              connect();
+            }, backoffMs);
+            backoffMs = Math.min(backoffMs * 2, 8_000);
+          },
+        );
+        // Catch up on what was indexed while not connected.
+        client.db
+          .execute(query)
+          .then((result) => {
+            if (!closed) emit(checkpointRows(result));
+          })
+          .catch((error: unknown) => onError(error instanceof Error ? error : new IndexerError(String(error))));
+      };
+      connect();
+      return () => {
+        closed = true;
+        if (retryTimer) clearTimeout(retryTimer);
+        live?.unsubscribe();
+      };
+    },
+  };
+}
+
+type CheckpointRow = { chain_id: number | string; latest_checkpoint: string };
+
+/** The rows of a raw query: the live path hands back the row list, the one-off query an
+ * object holding it. */
+function checkpointRows(result: unknown): CheckpointRow[] {
+  if (Array.isArray(result)) return result as CheckpointRow[];
+  const rows = (result as { rows?: unknown } | null)?.rows;
+  if (Array.isArray(rows)) return rows as CheckpointRow[];
+  throw new IndexerError(`unexpected live query result: ${JSON.stringify(result)?.slice(0, 200)}`);
+}

@@ -1,0 +1,132 @@
+/**
+ * The pending-action store: a Map of actions, persisted to a key-value storage (localStorage in
+ * the browser) with an age limit, and shared by tabs through the storage's change events.
+ */
+import type { Action } from "./types";
+
+/** The subset of the Web Storage API the store needs. */
+export type KeyValueStorage = {
+  getItem: (key: string) => string | null;
+  setItem: (key: string, value: string) => void;
+};
+
+export type ActionStoreOptions = {
+  storage: KeyValueStorage;
+  key?: string;
+  /** Actions older than this are forgotten on load, except ones still pending on chain. */
+  maxAgeMs?: number;
+  now: () => number;
+};
+
+export const DEFAULT_STORAGE_KEY = "jenga.actions.v1";
+export const DEFAULT_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
+
+const BIGINT_TAG = "$bigint:";
+
+/** JSON with bigints kept exact as tagged decimal strings. */
+export function serializeActions(actions: Action[]): string {
+  return JSON.stringify(actions, (_key, value: unknown) =>
+    typeof value === "bigint" ? `${BIGINT_TAG}${value.toString()}` : value,
+  );
+}
+
+export function deserializeActions(text: string): Action[] {
+  const parsed: unknown = JSON.parse(text, (_key, value: unknown) =>
+    typeof value === "string" && value.startsWith(BIGINT_TAG) ? BigInt(value.slice(BIGINT_TAG.length)) : value,
+  );
+  if (!Array.isArray(parsed)) throw new Error("stored actions are not a list");
+  return parsed as Action[];
+}
+
+export class ActionStore {
+  readonly key: string;
+  private readonly storage: KeyValueStorage;
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
+  private actions = new Map<string, Action>();
+  private listeners = new Set<() => void>();
+  private snapshot: Action[] = [];
+
+  constructor(options: ActionStoreOptions) {
+    this.storage = options.storage;
+    this.key = options.key ?? DEFAULT_STORAGE_KEY;
+    this.maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    this.now = options.now;
+    this.reload();
+  }
+
+  /** Re-reads storage (another tab wrote it), keeping the newer copy of each action. */
+  reload(): void {
+    const stored = this.read();
+    const next = new Map<string, Action>();
+    for (const action of stored) {
+      const mine = this.actions.get(action.id);
+      next.set(action.id, mine && mine.updatedAt > action.updatedAt ? mine : action);
+    }
+    const cutoff = this.now() - this.maxAgeMs;
+    for (const [id, action] of next) {
+      if (action.createdAt < cutoff && action.status !== "pending") next.delete(id);
+    }
+    this.actions = next;
+    this.changed();
+  }
+
+  private read(): Action[] {
+    const text = this.storage.getItem(this.key);
+    if (text === null) return [];
+    try {
+      return deserializeActions(text);
+    } catch (cause) {
+      throw new Error(`The saved actions under "${this.key}" are unreadable; clear that key to start afresh.`, { cause });
+    }
+  }
+
+  get(id: string): Action | undefined {
+    return this.actions.get(id);
+  }
+
+  /** All actions, oldest first. The same array until something changes (for React). */
+  list(): Action[] {
+    return this.snapshot;
+  }
+
+  /** Inserts or replaces an action and persists. */
+  put(action: Action): void {
+    this.actions.set(action.id, action);
+    this.persist();
+    this.changed();
+  }
+
+  /** Applies a patch to one action, stamps updatedAt, persists, and returns the new action. */
+  update(id: string, patch: Partial<Action>): Action {
+    const current = this.actions.get(id);
+    if (!current) throw new Error(`unknown action ${id}`);
+    const next: Action = { ...current, ...patch, updatedAt: Math.max(this.now(), current.updatedAt + 1) };
+    this.put(next);
+    return next;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private persist(): void {
+    this.storage.setItem(this.key, serializeActions([...this.actions.values()]));
+  }
+
+  private changed(): void {
+    this.snapshot = [...this.actions.values()].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    for (const listener of this.listeners) listener();
+  }
+}
+
+/** An in-memory KeyValueStorage (tests; and a fallback where localStorage is unavailable). */
+export function memoryStorage(): KeyValueStorage & { data: Map<string, string> } {
+  const data = new Map<string, string>();
+  return {
+    data,
+    getItem: (key) => data.get(key) ?? null,
+    setItem: (key, value) => void data.set(key, value),
+  };
+}

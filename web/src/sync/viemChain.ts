@@ -1,0 +1,224 @@
+/**
+ * The engine's chain port on viem: sends with an explicit nonce, follows receipts with
+ * `waitForTransactionReceipt` (and its `onReplaced`), looks transactions up by nonce, and
+ * turns transport failures into UnreachableError so actions wait as drafts.
+ */
+import {
+  type Address,
+  BaseError,
+  type Chain,
+  HttpRequestError,
+  type Log,
+  type PublicClient,
+  TimeoutError,
+  type Transport,
+  TransactionNotFoundError,
+  type WalletClient,
+  type Account,
+  type Hex,
+  decodeErrorResult,
+  encodeFunctionData,
+  isAddressEqual,
+  parseEventLogs,
+} from "viem";
+import { ChamaAbi } from "../../../abis/ChamaAbi";
+import { type ChainPort, NonceUsedError, UnreachableError } from "./engine";
+import type { Action, ActionParams, Receipt } from "./types";
+
+/** The contract call an action makes: calldata and value. */
+export function callFor(params: ActionParams): { data: Hex; value: bigint } {
+  switch (params.kind) {
+    case "createChama":
+      return {
+        data: encodeFunctionData({ abi: ChamaAbi, functionName: "createChama", args: [params.name, params.contributionAmount] }),
+        value: 0n,
+      };
+    case "contribution":
+      return { data: encodeFunctionData({ abi: ChamaAbi, functionName: "contribute", args: [params.chamaId] }), value: params.amount };
+    case "payout":
+      return {
+        data: encodeFunctionData({ abi: ChamaAbi, functionName: "payout", args: [params.chamaId, params.recipient, params.amount] }),
+        value: 0n,
+      };
+  }
+}
+
+const EVENT_FOR = {
+  createChama: "ChamaCreated",
+  contribution: "ContributionMade",
+  payout: "PayoutProcessed",
+} as const;
+
+/** True for failures to reach the node (as opposed to the node saying no). */
+export function isUnreachable(error: unknown): boolean {
+  if (error instanceof BaseError) {
+    return error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null &&
+      error.walk((e) => e instanceof HttpRequestError && e.status !== undefined && e.status < 500) === null;
+  }
+  return error instanceof TypeError && /fetch/i.test(error.message);
+}
+
+function nonceTaken(error: unknown): boolean {
+  const text = error instanceof BaseError ? `${error.shortMessage} ${error.details}` : String(error);
+  return /nonce too low|already known|replacement transaction underpriced|nonce has already been used/i.test(text);
+}
+
+/** "ErrorName(arg, arg)" for a contract revert, else viem's short message. */
+export function revertReason(error: unknown): string {
+  if (error instanceof BaseError) {
+    const withData = error.walk((e) => typeof (e as { data?: unknown }).data === "string") as { data?: Hex } | null;
+    if (withData?.data && withData.data.length >= 10) {
+      try {
+        const decoded = decodeErrorResult({ abi: ChamaAbi, data: withData.data });
+        return `${decoded.errorName}(${(decoded.args ?? []).map((a) => String(a)).join(", ")})`;
+      } catch {
+        // Not one of the contract's errors: fall back to the message.
+      }
+    }
+    return error.shortMessage;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+export type ViemChainParameters = {
+  publicClient: PublicClient<Transport, Chain>;
+  walletClient: WalletClient<Transport, Chain, Account>;
+  /** The Chama contract. */
+  address: Address;
+  /** Simulate before sending so a call that would revert fails with its reason and costs
+   * nothing. Default true; false sends it anyway (and it reverts on chain). */
+  simulate?: boolean;
+  /** Receipt polling while something is pending. */
+  pollingInterval?: number;
+  /** The most blocks a lookup by nonce scans. */
+  maxScanBlocks?: bigint;
+};
+
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (isUnreachable(error)) throw new UnreachableError(revertReason(error), { cause: error });
+    throw error;
+  }
+}
+
+export function viemChain(params: ViemChainParameters): ChainPort {
+  const { publicClient, walletClient, address, simulate = true, pollingInterval = 250, maxScanBlocks = 2_000n } = params;
+  const account = walletClient.account;
+
+  type ViemReceipt = { status: "success" | "reverted"; blockNumber: bigint; logs: Log[] };
+
+  /** The receipt as the engine sees it; the log index of the action's own event. */
+  const basicReceipt = (action: Action, receipt: ViemReceipt): Receipt => {
+    if (receipt.status !== "success") return { status: "reverted", blockNumber: receipt.blockNumber };
+    const events = parseEventLogs({ abi: ChamaAbi, logs: receipt.logs, eventName: EVENT_FOR[action.params.kind] }).filter((log) =>
+      isAddressEqual(log.address, address),
+    );
+    return { status: "success", blockNumber: receipt.blockNumber, logIndex: events[0]?.logIndex ?? undefined };
+  };
+
+  /** Adds the decoded reason to a revert by replaying the call on the state before its block. */
+  const withReason = async (action: Action, receipt: ViemReceipt): Promise<Receipt> => {
+    const basic = basicReceipt(action, receipt);
+    if (basic.status === "success") return basic;
+    try {
+      await publicClient.call({ account: action.account, to: address, ...callFor(action.params), blockNumber: receipt.blockNumber - 1n });
+    } catch (error) {
+      return { ...basic, revertReason: revertReason(error) };
+    }
+    return basic;
+  };
+
+  return {
+    chainId: publicClient.chain.id,
+    account: account.address,
+    getBlockNumber: () => guard(() => publicClient.getBlockNumber({ cacheTime: 0 })),
+    getNonce: ({ account: who, blockTag }) => guard(() => publicClient.getTransactionCount({ address: who, blockTag })),
+
+    send: ({ action, nonce, replace }) =>
+      guard(async () => {
+        if (!isAddressEqual(action.account, account.address)) {
+          throw new Error(`the wallet is ${account.address}, but this action belongs to ${action.account}; switch accounts to send it`);
+        }
+        const call = callFor(action.params);
+        if (simulate) {
+          try {
+            await publicClient.call({ account, to: address, ...call });
+          } catch (error) {
+            if (isUnreachable(error)) throw error;
+            throw new Error(`would revert: ${revertReason(error)}`, { cause: error });
+          }
+        }
+        let fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | undefined;
+        if (replace) {
+          // A replacement must pay at least 10% more than the transaction it replaces.
+          const estimate = await publicClient.estimateFeesPerGas();
+          fees = {
+            maxFeePerGas: (estimate.maxFeePerGas * 3n) / 2n,
+            maxPriorityFeePerGas: ((estimate.maxPriorityFeePerGas || 1_000_000_000n) * 3n) / 2n,
+          };
+        }
+        try {
+          return await walletClient.sendTransaction({
+            to: address,
+            ...call,
+            nonce,
+            // Without simulation, skip estimation too: the call goes to the chain as asked.
+            ...(simulate ? {} : { gas: 300_000n }),
+            ...fees,
+          });
+        } catch (error) {
+          if (!isUnreachable(error) && nonceTaken(error)) {
+            throw new NonceUsedError(revertReason(error), { cause: error });
+          }
+          throw error;
+        }
+      }),
+
+    waitForReceipt: ({ action, hash, timeoutMs, onReplaced }) =>
+      guard(async () => {
+        const receipt = await publicClient.waitForTransactionReceipt({
+          hash,
+          pollingInterval,
+          timeout: timeoutMs,
+          retryCount: 3,
+          onReplaced: (replacement) =>
+            onReplaced({
+              reason: replacement.reason,
+              hash: replacement.transaction.hash,
+              receipt: basicReceipt(action, replacement.transactionReceipt),
+            }),
+        });
+        return withReason(action, receipt);
+      }),
+
+    getTransaction: (hash) =>
+      guard(async () => {
+        try {
+          const tx = await publicClient.getTransaction({ hash });
+          return { blockNumber: tx.blockNumber };
+        } catch (error) {
+          if (error instanceof BaseError && error.walk((e) => e instanceof TransactionNotFoundError)) return undefined;
+          throw error;
+        }
+      }),
+
+    findByNonce: ({ action, fromBlock }) =>
+      guard(async () => {
+        const head = await publicClient.getBlockNumber({ cacheTime: 0 });
+        const start = head - fromBlock > maxScanBlocks ? head - maxScanBlocks : fromBlock;
+        const call = callFor(action.params);
+        for (let n = start; n <= head; n++) {
+          const block = await publicClient.getBlock({ blockNumber: n, includeTransactions: true });
+          for (const tx of block.transactions) {
+            if (tx.nonce !== action.nonce || !isAddressEqual(tx.from, action.account)) continue;
+            const sameCall =
+              tx.to !== null && isAddressEqual(tx.to, address) && tx.input.toLowerCase() === call.data.toLowerCase() && tx.value === call.value;
+            return { hash: tx.hash, sameCall };
+          }
+        }
+        return undefined;
+      }),
+  };
+}

@@ -1,0 +1,13 @@
+/// <reference types="vite/client" />
+
+interface ImportMetaEnv {
+  readonly VITE_INDEXER_URL?: string;
+  readonly VITE_RPC_URL?: string;
+  readonly VITE_CHAIN_ID?: string;
+  readonly VITE_CHAMA_ADDRESS?: string;
+  readonly VITE_TX_TIMEOUT_MS?: string;
+}
+
+interface ImportMeta {
+  readonly env: ImportMetaEnv;
+}
