@@ -9,6 +9,8 @@ import path from "node:path";
 import { type Account, type Address, type Hash, createTestClient, http } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
 import { type Anvil, startAnvil } from "../scripts/lib/anvil";
+import type { SyncHealth } from "../src/health";
+import type { ReconcileReport } from "../src/reconcile";
 import { chainFor, clientsFor, deployChama, devAccounts } from "../scripts/lib/chama";
 import { spawnPonder } from "../scripts/lib/ponder";
 import { getFreePort } from "../scripts/lib/ports";
@@ -213,4 +215,22 @@ export async function runIndexerToExit(params: { env: Record<string, string>; ti
   clearTimeout(timer);
   rmSync(pgliteDirectory, { recursive: true, force: true });
   return { code, output };
+}
+
+/** A fixed admin token for the tests' indexers (POST /reconcile). */
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
+
+/** GET /sync-health: the HTTP status and the parsed body. */
+export async function syncHealth(url: string): Promise<{ status: number; body: SyncHealth }> {
+  const response = await fetch(`${url}/sync-health`);
+  return { status: response.status, body: (await response.json()) as SyncHealth };
+}
+
+/** POST /reconcile with the given token (none: no Authorization header). */
+export async function postReconcile(url: string, token?: string): Promise<{ status: number; body: ReconcileReport & { error?: string } }> {
+  const response = await fetch(`${url}/reconcile`, {
+    method: "POST",
+    headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+  });
+  return { status: response.status, body: (await response.json()) as ReconcileReport & { error?: string } };
 }

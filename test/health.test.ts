@@ -1,0 +1,214 @@
+/**
+ * /sync-health, /sync-health/metrics and POST /reconcile on the real indexer, on PGlite and on
+ * PostgreSQL: a clean index at the head, the admin guard, a reorg inside the finality window
+ * (counted, index still equal to the chain), a reorg deeper than the window (diverged, with the
+ * stale rows named by the reconciler), and a dead RPC (reported fast, the server stays up).
+ */
+import { type Address, encodeFunctionData, numberToHex } from "viem";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { ChamaAbi } from "../abis/ChamaAbi";
+import {
+  ADMIN_TOKEN,
+  type Chain,
+  type Indexer,
+  SAT,
+  accounts,
+  chamaAs,
+  databases,
+  deploy,
+  postReconcile,
+  startChain,
+  startIndexer,
+  syncHealth,
+  waitFor,
+} from "./helpers";
+
+describe.each(databases)("sync health and reconciliation on %s", (database) => {
+  let chain: Chain;
+  let indexer: Indexer;
+  let address: Address;
+  let startBlock: number;
+  const as = (i: number) => chamaAs({ chain, address, account: accounts[i]! });
+
+  /** Waits until /sync-health shows the indexer at the chain's head. */
+  async function healthAtHead() {
+    const head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
+    return waitFor({
+      what: `/sync-health at block ${head}`,
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      check: async () => {
+        const health = await syncHealth(indexer.url);
+        return health.body.indexed?.block === head.toString() && health.body.chain.reachable ? { ...health, head } : undefined;
+      },
+    });
+  }
+
+  beforeAll(async () => {
+    chain = await startChain();
+    ({ address, startBlock } = await deploy(chain));
+    await as(0).createChama("Alpha", 1_000n * SAT);
+    await as(1).createChama("Beta", 0n);
+    await as(2).contribute(1n, 1_000n * SAT);
+    await as(3).contribute(1n, 2_000n * SAT);
+    await as(2).contribute(2n, 2n ** 70n);
+    await as(4).contribute(2n, 5n);
+    await as(1).payout(2n, accounts[5]!.address, 2n ** 69n);
+    await chain.testClient.mine({ blocks: 35 });
+    indexer = await startIndexer({
+      chain,
+      address,
+      startBlock,
+      database,
+      env: { ADMIN_TOKEN, HEALTH_SAMPLE_INTERVAL_MS: "200", HEALTH_RPC_TIMEOUT_MS: "500" },
+    });
+  });
+
+  afterAll(async () => {
+    await indexer?.stop();
+    await chain?.stop();
+  });
+
+  test("GET /sync-health: ok at the head, with every field", async () => {
+    const { status, body, head } = await healthAtHead();
+    const headBlock = await chain.publicClient.getBlock({ blockNumber: head });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      status: "ok",
+      reasons: [],
+      chain: { reachable: true, head: head.toString(), headTimestamp: headBlock.timestamp.toString() },
+      indexed: { block: head.toString(), timestamp: headBlock.timestamp.toString() },
+      lag: { blocks: 0, seconds: 0 },
+      sync: { mode: "realtime", ready: true, startBlock: String(startBlock), progress: 1 },
+      reorgs: { seen: 0, deepest: 0, last: null, unrecoverable: false, windowBlocks: 35 },
+      lastReconciliation: null,
+      thresholds: { maxLagBlocks: 10, maxLagSeconds: 120, stallSeconds: 300, finalityBlocks: 30, rpcTimeoutMs: 500 },
+    });
+    expect(body.lagHistory.at(-1)).toMatchObject({ blocks: 0, seconds: 0 });
+
+    const metrics = await (await fetch(`${indexer.url}/sync-health/metrics`)).text();
+    expect(metrics).toContain('jenga_sync_status{status="ok"} 1');
+    expect(metrics).toContain('jenga_sync_status{status="diverged"} 0');
+    expect(metrics).toContain(`jenga_indexed_block ${head}\n`);
+    expect(metrics).toContain("jenga_lag_blocks 0\n");
+    expect(metrics).toContain("jenga_rpc_up 1\n");
+  });
+
+  test("POST /reconcile: 401 without the admin token, a clean report with it", async () => {
+    const none = await postReconcile(indexer.url);
+    expect(none.status).toBe(401);
+    expect(none.body.error).toMatch(/Bearer <ADMIN_TOKEN>/);
+    const wrong = await postReconcile(indexer.url, "not-the-token-at-all-000000000000");
+    expect(wrong.status).toBe(401);
+
+    const { head } = await healthAtHead();
+    const { status, body } = await postReconcile(indexer.url, ADMIN_TOKEN);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      ok: true,
+      block: head.toString(),
+      rows: { chamas: 2, members: 5, contributions: 4, payouts: 1 },
+      logs: 7,
+      discrepancyCount: 0,
+      discrepancies: [],
+    });
+    // chamaCount, 2 getChama, 5 x (contributedBy, receivedBy), getBalance, 1 getLogs.
+    expect(body.rpc.calls).toBe(1 + 2 + 10 + 1 + 1);
+    expect(body.rpc.httpRequests).toBeLessThan(body.rpc.calls);
+
+    const after = await syncHealth(indexer.url);
+    expect(after.body.lastReconciliation).toMatchObject({ ok: true, block: head.toString(), discrepancyCount: 0 });
+  });
+
+  test("a reorg inside the finality window is counted with its depth; the index still reconciles", async () => {
+    await as(6).contribute(1n, 1_111n * SAT);
+    await as(7).contribute(1n, 2_222n * SAT);
+    await healthAtHead();
+    const replacement = {
+      from: accounts[8]!.address,
+      to: address,
+      value: numberToHex(3_333n * SAT),
+      gas: numberToHex(200_000n),
+      data: encodeFunctionData({ abi: ChamaAbi, functionName: "contribute", args: [1n] }),
+    };
+    await chain.testClient.request({ method: "anvil_reorg" as never, params: [2, [[replacement, 0]]] as never });
+
+    const health = await waitFor({
+      what: "the reorg in /sync-health",
+      timeoutMs: 30_000,
+      check: async () => {
+        const h = await syncHealth(indexer.url);
+        return h.body.reorgs.seen > 0 ? h : undefined;
+      },
+    });
+    expect(health.body.reorgs).toMatchObject({ seen: 1, deepest: 2, unrecoverable: false, last: { depth: 2, beyondWindow: false } });
+
+    // The head's number did not change: wait for the rollback itself, seen by the reconciler.
+    let last: Awaited<ReturnType<typeof postReconcile>> | undefined;
+    await waitFor({
+      what: "the index to reconcile after the reorg",
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      check: async () => {
+        last = await postReconcile(indexer.url, ADMIN_TOKEN);
+        return last.body.ok ? true : undefined;
+      },
+    }).catch(() => undefined);
+    expect(last?.body).toMatchObject({ ok: true, discrepancyCount: 0, rows: { contributions: 5 } });
+    expect((await syncHealth(indexer.url)).body.status).toBe("ok");
+  });
+
+  test("a reorg deeper than the finality window: diverged, and the reconciler names the stale rows", async () => {
+    const stale = await as(9).contribute(2n, 4_444n * SAT);
+    await chain.testClient.mine({ blocks: 33 });
+    await healthAtHead();
+    // Replace the last 36 blocks (the contribution is 34 deep) with empty ones.
+    await chain.testClient.request({ method: "anvil_reorg" as never, params: [36, []] as never });
+
+    const health = await waitFor({
+      what: "/sync-health to report the unrecoverable reorg",
+      timeoutMs: 30_000,
+      check: async () => {
+        const h = await syncHealth(indexer.url);
+        return h.body.reorgs.unrecoverable ? h : undefined;
+      },
+    });
+    expect(health.status).toBe(503);
+    expect(health.body.status).toBe("diverged");
+    expect(health.body.reorgs).toMatchObject({ seen: 2, deepest: 35, last: { beyondWindow: true } });
+    expect(health.body.reasons.join("\n")).toMatch(/unrecoverable reorg: the chain replaced at least 35 blocks.*npm run rebuild/);
+
+    const { body } = await postReconcile(indexer.url, ADMIN_TOKEN);
+    expect(body.ok).toBe(false);
+    const key = `${stale.transactionHash}:${stale.logs[0]!.logIndex}`;
+    expect(body.discrepancies).toContainEqual(
+      expect.objectContaining({ kind: "extra_in_db", table: "contribution", key, chain: null }),
+    );
+    expect(body.discrepancies).toContainEqual(
+      expect.objectContaining({ kind: "value_mismatch", table: "contract", fields: ["balance"] }),
+    );
+    expect(body.discrepancies).toContainEqual(
+      expect.objectContaining({ kind: "extra_in_db", table: "member", key: `2:${accounts[9]!.address.toLowerCase()}` }),
+    );
+  });
+
+  test("a dead RPC is reported within the timeout and the server stays up", async () => {
+    await chain.stop();
+    const started = Date.now();
+    const health = await waitFor({
+      what: "/sync-health to report the RPC down",
+      timeoutMs: 10_000,
+      check: async () => {
+        const h = await syncHealth(indexer.url);
+        return h.body.chain.reachable ? undefined : h;
+      },
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(health.status).toBe(503);
+    expect(health.body.chain).toMatchObject({ reachable: false });
+    expect(health.body.reasons).toContainEqual(expect.stringMatching(/^the RPC did not answer within 500 ms/));
+    expect((await fetch(`${indexer.url}/health`)).status).toBe(200);
+    const graphql = await indexer.graphql<{ chamas: { totalCount: number } }>(`{ chamas { totalCount } }`);
+    expect(graphql.data?.chamas.totalCount).toBe(2);
+  });
+});
