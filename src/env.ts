@@ -265,6 +265,9 @@ export type OpsEnv = {
   reconcileLogRange: number;
   /** Guards POST /reconcile; unset means the endpoint always answers 401. */
   adminToken: string | undefined;
+  /** The RPC the reconciler trusts, when it should not be the indexer's own (an independent
+   * node checks more than the same node twice); undefined: the indexer's RPC. */
+  reconcileRpcUrl: string | undefined;
 };
 
 function parseBoolean(params: { name: string; value: string }): boolean {
@@ -283,6 +286,7 @@ export function loadOpsEnv(params: Pick<LoadEnvParameters, "env"> = {}): OpsEnv 
     return raw === undefined ? fallback : parseInteger({ name, value: raw, min, max });
   };
   const reconcileRaw = get("RECONCILE_ENABLED");
+  const reconcileRpcRaw = get("RECONCILE_RPC_URL");
   const adminToken = get("ADMIN_TOKEN");
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError("ADMIN_TOKEN must be at least 16 characters long (use `openssl rand -hex 32`).");
@@ -300,5 +304,6 @@ export function loadOpsEnv(params: Pick<LoadEnvParameters, "env"> = {}): OpsEnv 
     reconcileBatchSize: int("RECONCILE_BATCH_SIZE", 500, 1, 10_000),
     reconcileLogRange: int("RECONCILE_LOG_RANGE", 50_000, 1, 10_000_000),
     adminToken,
+    reconcileRpcUrl: reconcileRpcRaw ? parseUrl({ name: "RECONCILE_RPC_URL", value: reconcileRpcRaw, protocols: ["http:", "https:"] }) : undefined,
   };
 }

@@ -84,7 +84,7 @@ export function createOpsApp() {
       reconcile({
         snapshot: db.snapshot,
         schema,
-        rpcUrl: env.rpcUrl,
+        rpcUrl: ops.reconcileRpcUrl ?? env.rpcUrl,
         chainId: env.chainId,
         address: env.chamaAddress,
         startBlock: env.startBlock,
