@@ -3,7 +3,9 @@
  * (`ponder start`) on PGlite or PostgreSQL, and small typed helpers around them. Each setup
  * returns its own teardown.
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { type Account, type Address, type Hash, createTestClient, http } from "viem";
@@ -11,7 +13,7 @@ import { ChamaAbi } from "../abis/ChamaAbi";
 import { type Anvil, startAnvil } from "../scripts/lib/anvil";
 import type { SyncHealth } from "../src/health";
 import type { ReconcileReport } from "../src/reconcile";
-import { chainFor, clientsFor, deployChama, devAccounts } from "../scripts/lib/chama";
+import { chainFor, clientsFor, deployChama, devAccounts, projectRoot } from "../scripts/lib/chama";
 import { spawnPonder } from "../scripts/lib/ponder";
 import { getFreePort } from "../scripts/lib/ports";
 import { stopProcess, waitFor } from "../scripts/lib/processes";
@@ -110,13 +112,15 @@ export async function startIndexer(params: {
   /** Reuse a schema (and PGlite directory) from an earlier run: for restart tests. */
   reuse?: { schema: string; pgliteDirectory?: string };
   env?: Record<string, string>;
+  /** Extra `ponder start` arguments (e.g. --views-schema). */
+  args?: string[];
 }): Promise<Indexer> {
   const { chain, address, startBlock, database } = params;
   const port = await getFreePort();
   const schema = params.reuse?.schema ?? `test_${process.pid}_${Date.now().toString(36)}_${schemaCounter++}`;
   const pgliteDirectory = params.reuse?.pgliteDirectory ?? mkdtempSync(path.join(os.tmpdir(), "jenga-pglite-"));
   const child = spawnPonder({
-    args: ["start", "--port", String(port), "--hostname", "127.0.0.1", "--schema", schema],
+    args: ["start", "--port", String(port), "--hostname", "127.0.0.1", "--schema", schema, ...(params.args ?? [])],
     stdio: "pipe",
     env: {
       CHAIN_ID: String(CHAIN_ID),
@@ -233,4 +237,91 @@ export async function postReconcile(url: string, token?: string): Promise<{ stat
     headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
   });
   return { status: response.status, body: (await response.json()) as ReconcileReport & { error?: string } };
+}
+
+/** The environment the project's scripts need for a test chain and deployment. */
+export function scriptEnv(params: { chain: Chain; address: Address; startBlock: number; database: Database; pgliteDirectory?: string }): Record<string, string> {
+  return {
+    CHAIN_ID: String(CHAIN_ID),
+    [`PONDER_RPC_URL_${CHAIN_ID}`]: params.chain.rpcUrl,
+    CHAMA_ADDRESS: params.address,
+    CHAMA_START_BLOCK: String(params.startBlock),
+    DATABASE_URL: params.database === "postgres" ? postgresUrl() : "",
+    PGLITE_DIRECTORY: params.pgliteDirectory ?? "",
+    ADMIN_TOKEN,
+    PONDER_TELEMETRY_DISABLED: "true",
+  };
+}
+
+/** Starts one of the project's scripts (`scripts/<name>.ts`, as `npm run <name>` does). */
+export function spawnScript(params: { name: string; args?: string[]; env: Record<string, string> }) {
+  const child = spawn(process.execPath, ["--import", "tsx", `scripts/${params.name}.ts`, ...(params.args ?? [])], {
+    cwd: projectRoot,
+    env: { ...process.env, ...params.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return { child, output: () => ({ stdout, stderr }) };
+}
+
+/** Runs a script to its end; resolves with its exit code and output. Kills it after `timeoutMs`. */
+export async function runScript(params: { name: string; args?: string[]; env: Record<string, string>; timeoutMs?: number }) {
+  const { child, output } = spawnScript(params);
+  const timer = setTimeout(() => child.kill("SIGKILL"), params.timeoutMs ?? 120_000);
+  const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, ...output() };
+}
+
+/** Starts an API-only replica with `npm run serve` on a free port and waits for /health. */
+export async function startReplica(params: { schema: string; env: Record<string, string> }) {
+  const port = await getFreePort();
+  const { child, output } = spawnScript({ name: "serve", args: ["--port", String(port), "--hostname", "127.0.0.1", "--schema", params.schema], env: params.env });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor({
+    what: `the replica on ${url}`,
+    timeoutMs: 60_000,
+    intervalMs: 100,
+    check: async () => {
+      if (child.exitCode !== null) throw new Error(`replica exited with code ${child.exitCode}: ${JSON.stringify(output())}`);
+      return (await fetch(`${url}/health`)).ok ? true : undefined;
+    },
+  });
+  return { url, output, stop: () => stopProcess(child, { graceMs: 5_000 }) };
+}
+
+/** A JSON-RPC proxy in front of `target` that answers like it, except that eth_getLogs results
+ * lose the logs of one transaction: a faulty provider. */
+export async function startLyingRpc(params: { target: string; dropTransaction: string }) {
+  const port = await getFreePort();
+  const drop = params.dropTransaction.toLowerCase();
+  type RpcMessage = { method?: string; result?: unknown };
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    req.on("end", () => {
+      void (async () => {
+        const upstream = await fetch(params.target, { method: "POST", headers: { "content-type": "application/json" }, body });
+        const requests = JSON.parse(body) as RpcMessage | RpcMessage[];
+        const answers = (await upstream.json()) as RpcMessage | RpcMessage[];
+        const scrub = (request: RpcMessage | undefined, answer: RpcMessage) =>
+          request?.method === "eth_getLogs" && Array.isArray(answer.result)
+            ? { ...answer, result: (answer.result as { transactionHash?: string }[]).filter((log) => log.transactionHash?.toLowerCase() !== drop) }
+            : answer;
+        const out = Array.isArray(answers)
+          ? answers.map((a, i) => scrub(Array.isArray(requests) ? requests[i] : undefined, a))
+          : scrub(Array.isArray(requests) ? undefined : requests, answers);
+        res.writeHead(upstream.status, { "content-type": "application/json" });
+        res.end(JSON.stringify(out));
+      })().catch((error: unknown) => {
+        res.writeHead(502);
+        res.end(String(error));
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${port}`, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
