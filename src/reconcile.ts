@@ -46,6 +46,9 @@ export type ReconcileReport = {
   logs: number;
   /** JSON-RPC calls made and the HTTP requests that carried them (batched). */
   rpc: { calls: number; httpRequests: number };
+  /** Where the time went: reading the tables; eth_getLogs and comparing event rows; chama
+   * views; member views. */
+  phasesMs: { readIndex: number; logs: number; chamaViews: number; memberViews: number };
   discrepancyCount: number;
   /** The first `maxDiscrepancies` discrepancies. */
   discrepancies: Discrepancy[];
@@ -128,8 +131,10 @@ async function readPaged(params: {
   let last: Row | undefined;
   for (;;) {
     const where = last ? `WHERE ${params.after(last)}` : "";
+    // Columns are qualified with the table alias `t`: an unqualified ORDER BY name would sort by
+    // the select list's text casts ("10" < "9") and the keyset pages would skip rows.
     const page = await params.query(
-      `SELECT ${params.select} FROM ${params.from} ${where} ORDER BY ${params.orderBy.join(", ")} LIMIT ${params.pageSize}`,
+      `SELECT ${params.select} FROM ${params.from} AS t ${where} ORDER BY ${params.orderBy.map((c) => `t.${c}`).join(", ")} LIMIT ${params.pageSize}`,
     );
     out.push(...page);
     if (page.length < params.pageSize) return out;
@@ -187,7 +192,7 @@ export async function readIndex(params: { snapshot: Snapshot; schema: string; ch
           "total_paid_out::text AS total_paid_out, balance::text AS balance, contribution_count, payout_count, member_count",
         from: t("chama"),
         orderBy: ["id"],
-        after: (last) => `id > ${checkedDecimal(text(last, "id"))}`,
+        after: (last) => `t.id > ${checkedDecimal(text(last, "id"))}`,
       })
     ).map((r) => ({
       id: BigInt(text(r, "id")),
@@ -211,7 +216,7 @@ export async function readIndex(params: { snapshot: Snapshot; schema: string; ch
           "contribution_count, payout_count",
         from: t("member"),
         orderBy: ["chama_id", "address"],
-        after: (last) => `(chama_id, address) > (${checkedDecimal(text(last, "chama_id"))}, '${checkedHex(text(last, "address"))}')`,
+        after: (last) => `(t.chama_id, t.address) > (${checkedDecimal(text(last, "chama_id"))}, '${checkedHex(text(last, "address"))}')`,
       })
     ).map((r) => ({
       chamaId: BigInt(text(r, "chama_id")),
@@ -233,7 +238,7 @@ export async function readIndex(params: { snapshot: Snapshot; schema: string; ch
           from: t(table),
           orderBy: ["block_number", "log_index", "id"],
           after: (last) =>
-            `(block_number, log_index, id) > (${checkedDecimal(text(last, "block_number"))}, ${checkedDecimal(text(last, "log_index"))}, '${text(last, "id").replace(/'/g, "''")}')`,
+            `(t.block_number, t.log_index, t.id) > (${checkedDecimal(text(last, "block_number"))}, ${checkedDecimal(text(last, "log_index"))}, '${text(last, "id").replace(/'/g, "''")}')`,
         })
       ).map((r) => ({
         id: text(r, "id"),
@@ -281,6 +286,14 @@ export async function reconcile(params: ReconcileParameters): Promise<ReconcileR
 
   const index = await readIndex({ snapshot: params.snapshot, schema: params.schema, chainId: params.chainId, pageSize });
   const blockNumber = index.block;
+  let mark = Date.now();
+  const lap = () => {
+    const now = Date.now();
+    const ms = now - mark;
+    mark = now;
+    return ms;
+  };
+  const phasesMs = { readIndex: mark - started, logs: 0, chamaViews: 0, memberViews: 0 };
 
   const discrepancies: Discrepancy[] = [];
   let discrepancyCount = 0;
@@ -365,6 +378,8 @@ export async function reconcile(params: ReconcileParameters): Promise<ReconcileR
     for (const [key, row] of byKey) report({ kind: "extra_in_db", table: kind, key, db: eventValues(row), chain: null });
   }
 
+  phasesMs.logs = lap();
+
   // --- Chamas against getChama at B.
   const chamaCount = await client.readContract({ address, abi: ChamaAbi, functionName: "chamaCount", blockNumber });
   const ids: bigint[] = [];
@@ -398,6 +413,7 @@ export async function reconcile(params: ReconcileParameters): Promise<ReconcileR
     if (fields.length > 0) report({ kind: "value_mismatch", table: "chama", key: str(id), fields, db: dbValues, chain: chainValues });
   });
   for (const row of indexedChamas.values()) report({ kind: "extra_in_db", table: "chama", key: str(row.id), db: chamaValues(row), chain: null });
+  phasesMs.chamaViews = lap();
 
   // --- Members against contributedBy / receivedBy at B: every (chama, address) in either side.
   const indexedMembers = new Map(index.members.map((m) => [`${m.chamaId}:${m.address}`, m]));
@@ -435,6 +451,8 @@ export async function reconcile(params: ReconcileParameters): Promise<ReconcileR
     if (fields.length > 0) report({ kind: "value_mismatch", table: "member", key, fields, db: dbValues, chain: chainValues });
   });
 
+  phasesMs.memberViews = lap();
+
   // --- The contract's native balance against the sum of indexed chama balances.
   const balance = await client.getBalance({ address, blockNumber });
   const indexedBalance = index.chamas.reduce((sum, c) => sum + c.balance, 0n);
@@ -458,6 +476,7 @@ export async function reconcile(params: ReconcileParameters): Promise<ReconcileR
     rows: { chamas: index.chamas.length, members: index.members.length, contributions: index.contributions.length, payouts: index.payouts.length },
     logs: logCount,
     rpc: { ...stats },
+    phasesMs,
     discrepancyCount,
     discrepancies,
   };

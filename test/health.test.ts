@@ -60,7 +60,9 @@ describe.each(databases)("sync health and reconciliation on %s", (database) => {
       address,
       startBlock,
       database,
-      env: { ADMIN_TOKEN, HEALTH_SAMPLE_INTERVAL_MS: "200", HEALTH_RPC_TIMEOUT_MS: "500" },
+      // Pages of 2 rows: the reconciler's keyset paging crosses many page boundaries, with block
+      // numbers on both sides of 10 (where text order and numeric order part).
+      env: { ADMIN_TOKEN, HEALTH_SAMPLE_INTERVAL_MS: "200", HEALTH_RPC_TIMEOUT_MS: "500", RECONCILE_PAGE_SIZE: "2" },
     });
   });
 
