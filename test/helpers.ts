@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import os from "node:os";
 import path from "node:path";
+import pg from "pg";
 import { type Account, type Address, type Hash, createTestClient, http } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
 import { type Anvil, startAnvil } from "../scripts/lib/anvil";
@@ -103,6 +104,19 @@ export type GraphQLResponse<T> = { data?: T; errors?: { message: string }[]; sta
 
 let schemaCounter = 0;
 
+/** Drops Ponder's sync cache in the test PostgreSQL. Every suite starts a fresh anvil whose
+ * transactions have the same hashes as the previous suite's, and Ponder would serve those stale
+ * cached logs (with the old chain's timestamps) to the new indexer. */
+async function dropSyncCache(): Promise<void> {
+  const client = new pg.Client({ connectionString: postgresUrl() });
+  await client.connect();
+  try {
+    await client.query("DROP SCHEMA IF EXISTS ponder_sync CASCADE");
+  } finally {
+    await client.end();
+  }
+}
+
 /** Starts the real indexer (`ponder start`) on a free port for a deployed Chama. */
 export async function startIndexer(params: {
   chain: Chain;
@@ -119,6 +133,7 @@ export async function startIndexer(params: {
   const port = await getFreePort();
   const schema = params.reuse?.schema ?? `test_${process.pid}_${Date.now().toString(36)}_${schemaCounter++}`;
   const pgliteDirectory = params.reuse?.pgliteDirectory ?? mkdtempSync(path.join(os.tmpdir(), "jenga-pglite-"));
+  if (database === "postgres" && !params.reuse) await dropSyncCache();
   const child = spawnPonder({
     args: ["start", "--port", String(port), "--hostname", "127.0.0.1", "--schema", schema, ...(params.args ?? [])],
     stdio: "pipe",
