@@ -200,24 +200,24 @@ describe.each(databases)("sync health and reconciliation on %s", (database) => {
   // The rebuild with views is PostgreSQL's; PGlite's stop-and-swap is in rebuild-pglite.test.ts.
   if (database === "postgres")
     test("after the unrecoverable reorg, npm run rebuild -- --refetch rebuilds from the chain and verifies", async () => {
-    const viewsSchema = `recovered_${process.pid}`;
-    const env = scriptEnv({ chain, address, startBlock, database });
-    const before = await runScript({ name: "reconcile", args: ["--schema", indexer.schema], env });
-    expect(before.code).toBe(1);
-    // --refetch: Ponder's sync cache still holds the replaced blocks.
-    const result = await runScript({
-      name: "rebuild",
-      args: ["--views-schema", viewsSchema, "--schema", `recovered_data_${process.pid}`, "--refetch", "--timeout-minutes", "1"],
-      env,
-      timeoutMs: 90_000,
-    });
-    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
-    expect(result.stdout).toContain(`cleared Ponder's sync cache for chain ${CHAIN_ID}`);
-    expect(result.stdout).toContain("the index equals the chain");
-    const after = await runScript({ name: "reconcile", args: ["--schema", viewsSchema], env });
-    expect(after.stdout).toContain("the index equals the chain");
-    expect(after.code).toBe(0);
-  }, 120_000);
+      const viewsSchema = `recovered_${process.pid}`;
+      const env = scriptEnv({ chain, address, startBlock, database });
+      const before = await runScript({ name: "reconcile", args: ["--schema", indexer.schema], env });
+      expect(before.code).toBe(1);
+      // --refetch: Ponder's sync cache still holds the replaced blocks.
+      const result = await runScript({
+        name: "rebuild",
+        args: ["--views-schema", viewsSchema, "--schema", `recovered_data_${process.pid}`, "--refetch", "--timeout-minutes", "1"],
+        env,
+        timeoutMs: 90_000,
+      });
+      expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+      expect(result.stdout).toContain(`cleared Ponder's sync cache for chain ${CHAIN_ID}`);
+      expect(result.stdout).toContain("the index equals the chain");
+      const after = await runScript({ name: "reconcile", args: ["--schema", viewsSchema], env });
+      expect(after.stdout).toContain("the index equals the chain");
+      expect(after.code).toBe(0);
+    }, 120_000);
 
   test("a dead RPC is reported within the timeout and the server stays up", async () => {
     await chain.stop();
