@@ -1,13 +1,17 @@
 /**
  * The operator settings (health thresholds, reconciliation, admin token) and the pieces of the
- * health logic that need no processes: defaults, exact errors for bad values, the reorg watcher on
- * a scripted chain, and the Prometheus text.
+ * health logic that need no indexer: defaults, exact errors for bad values, the reorg watcher on
+ * a scripted chain, the status rules against a fake RPC, and the Prometheus text.
  */
-import type { Hex } from "viem";
+import { createServer } from "node:http";
+import { type Hex, hexToBigInt, numberToHex } from "viem";
 import { describe, expect, test } from "vitest";
+import { getFreePort } from "../scripts/lib/ports";
+import { waitFor } from "../scripts/lib/processes";
 import { servedSchema } from "../src/api/ops";
 import { ConfigError, loadOpsEnv } from "../src/env";
-import { ReorgWatcher, type SyncHealth, healthMetrics } from "../src/health";
+import { HealthMonitor, type IndexState, ReorgWatcher, type SyncHealth, healthMetrics } from "../src/health";
+import type { ReconcileReport } from "../src/reconcile";
 
 describe("loadOpsEnv", () => {
   test("defaults", () => {
@@ -122,4 +126,107 @@ test("healthMetrics renders every gauge, one status set to 1", () => {
   expect(text).toContain("jenga_reorg_deepest_blocks 2\n");
   expect(text).toContain("jenga_reconcile_discrepancies NaN\n");
   expect(text.match(/^# TYPE /gm)).toHaveLength(15);
+});
+
+describe("HealthMonitor status rules", () => {
+  /** A JSON-RPC server whose head is whatever `state.head` says (blocks hash as their number). */
+  async function fakeRpc(state: { head: bigint }) {
+    const port = await getFreePort();
+    const block = (n: bigint) => ({
+      number: numberToHex(n),
+      hash: numberToHex(n, { size: 32 }),
+      parentHash: numberToHex(n > 0n ? n - 1n : 0n, { size: 32 }),
+      timestamp: numberToHex(1_700_000_000n + n * 2n),
+      transactions: [],
+    });
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      req.on("end", () => {
+        const parsed = JSON.parse(body) as RpcRequest | RpcRequest[];
+        const answer = (r: RpcRequest) => ({
+          jsonrpc: "2.0",
+          id: r.id,
+          result: block(r.params[0] === "latest" ? state.head : hexToBigInt(r.params[0] as Hex)),
+        });
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(Array.isArray(parsed) ? parsed.map(answer) : answer(parsed)));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+  type RpcRequest = { id: number; method: string; params: unknown[] };
+
+  test("lagging, stalled after HEALTH_STALL_SECONDS, diverged when ahead or when reconciliation differs", async () => {
+    const state = { head: 100n };
+    const rpc = await fakeRpc(state);
+    let index: IndexState = { block: 50n, timestamp: 1_700_000_100n, ready: true };
+    let report: ReconcileReport | undefined;
+    const monitor = new HealthMonitor({
+      ops: { ...loadOpsEnv({ env: {} }), stallSeconds: 1, rpcTimeoutMs: 500 },
+      rpcUrl: rpc.url,
+      startBlock: 0,
+      readIndex: async () => index,
+      reconcile: async () => report!,
+    });
+    try {
+      const lagging = await monitor.check();
+      expect(lagging).toMatchObject({ status: "lagging", lag: { blocks: 50, seconds: 100 }, reasons: ["50 blocks behind the head (threshold 10)"] });
+
+      // Same indexed block, the head moved on, HEALTH_STALL_SECONDS later: stalled.
+      state.head = 101n;
+      await waitFor({ what: "the stall threshold", timeoutMs: 5_000, intervalMs: 100, check: async () => ((await monitor.check()).status === "stalled" ? true : undefined) });
+      const stalled = await monitor.check();
+      expect(stalled.reasons).toContainEqual(expect.stringMatching(/^the indexed block 50 has not moved for \d+ s \(threshold 1\)$/));
+
+      // Caught up: ok. Ahead of the head: diverged.
+      index = { block: 101n, timestamp: 1_700_000_202n, ready: true };
+      expect(await monitor.check()).toMatchObject({ status: "ok", reasons: [], lag: { blocks: 0, seconds: 0 } });
+      index = { block: 105n, timestamp: 1_700_000_210n, ready: true };
+      expect((await monitor.check()).status).toBe("diverged");
+
+      // A reconciliation with differences makes it diverged and shows in the health.
+      index = { block: 101n, timestamp: 1_700_000_202n, ready: true };
+      report = {
+        ok: false, block: "101", blockTimestamp: "1700000202", startedAt: "2026-11-25T19:00:00.000Z", durationMs: 12,
+        rows: { chamas: 1, members: 1, contributions: 1, payouts: 0 }, logs: 2, rpc: { calls: 5, httpRequests: 2 },
+        phasesMs: { readIndex: 1, logs: 1, chamaViews: 1, memberViews: 1 }, discrepancyCount: 1,
+        discrepancies: [{ kind: "extra_in_db", table: "contribution", key: "0xab:0", db: { amount: "1" }, chain: null }],
+      };
+      await monitor.reconcile();
+      const diverged = await monitor.check();
+      expect(diverged).toMatchObject({ status: "diverged", lastReconciliation: { ok: false, block: "101", discrepancyCount: 1 } });
+      expect(diverged.reasons).toEqual(["the last reconciliation (block 101) found 1 differences from the chain"]);
+
+      // Backfilling is lagging, with progress.
+      report = { ...report, ok: true, discrepancyCount: 0, discrepancies: [] };
+      await monitor.reconcile();
+      index = { block: 25n, timestamp: 1_700_000_050n, ready: false };
+      expect(await monitor.check()).toMatchObject({ status: "lagging", sync: { mode: "backfilling", ready: false, progress: 0.2475 } });
+    } finally {
+      monitor.stop();
+      await rpc.close();
+    }
+  });
+
+  test("an RPC that does not answer is reported as stalled within the timeout", async () => {
+    const silent = createServer(() => undefined);
+    const port = await getFreePort();
+    await new Promise<void>((resolve) => silent.listen(port, "127.0.0.1", resolve));
+    const monitor = new HealthMonitor({
+      ops: { ...loadOpsEnv({ env: {} }), rpcTimeoutMs: 300 },
+      rpcUrl: `http://127.0.0.1:${port}`,
+      startBlock: 0,
+      readIndex: async () => ({ block: 10n, timestamp: 1n, ready: true }),
+      reconcile: () => Promise.reject(new Error("unused")),
+    });
+    const started = Date.now();
+    const health = await monitor.check();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(health).toMatchObject({ status: "stalled", chain: { reachable: false }, lag: null, indexed: { block: "10" } });
+    expect(health.reasons[0]).toMatch(/^the RPC did not answer within 300 ms/);
+    silent.closeAllConnections();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
 });
