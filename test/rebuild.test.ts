@@ -25,6 +25,7 @@ import {
   startIndexer,
   startLyingRpc,
   startReplica,
+  syncHealth,
   waitFor,
 } from "./helpers";
 
@@ -129,6 +130,12 @@ describe("replicas, reconcile and rebuild on postgres", () => {
       timeoutMs: 30_000,
       check: async () => ((await Promise.all(replicas.map((r) => statusBlock(r.url)))).every((b) => b >= head) ? true : undefined),
     });
+    // Replicas report health from the views schema too.
+    for (const replica of replicas) {
+      const { status, body } = await syncHealth(replica.url);
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ status: "ok", indexed: { block: head.toString() }, sync: { mode: "realtime", ready: true } });
+    }
     const [one, two, direct] = await Promise.all([gql(replicas[0]!.url, EVERYTHING), gql(replicas[1]!.url, EVERYTHING), gql(indexer.url, EVERYTHING)]);
     expect(one).toEqual(two);
     expect(one).toEqual(direct);
