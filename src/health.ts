@@ -248,7 +248,9 @@ export class HealthMonitor {
       const blocks = head.number - index.block;
       const seconds = head.timestamp - index.timestamp;
       lag = { blocks: Number(blocks > 0n ? blocks : 0n), seconds: Number(seconds > 0n ? seconds : 0n) };
-      this.history.push({ at: now, blocks: lag.blocks, seconds: lag.seconds });
+      // One sample per sampling interval, however often /sync-health is asked.
+      const previous = this.history[this.history.length - 1];
+      if (!previous || now - previous.at >= ops.sampleIntervalMs / 2) this.history.push({ at: now, blocks: lag.blocks, seconds: lag.seconds });
       if (blocks < 0n) {
         diverged = true;
         reasons.push(`the index is at block ${index.block}, ahead of the chain's head ${head.number}: the chain was reset or reorged below it`);
