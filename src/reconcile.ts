@@ -319,9 +319,19 @@ export async function reconcile(params: ReconcileParameters): Promise<ReconcileR
     const end = start + logRange - 1n < blockNumber ? start + logRange - 1n : blockNumber;
     ranges.push([start, end]);
   }
-  const logPages = await inChunks(ranges, 10, ([fromBlock, toBlock]) =>
-    client.getContractEvents({ address, abi: ChamaAbi, fromBlock, toBlock, strict: true }),
-  );
+  /** eth_getLogs over a range; when the answer is refused or too big (viem caps a response at
+   * 10 MB, providers cap result counts), the range is halved until it fits. */
+  const getLogs = async (fromBlock: bigint, toBlock: bigint): Promise<Awaited<ReturnType<typeof fetchLogs>>> => {
+    try {
+      return await fetchLogs(fromBlock, toBlock);
+    } catch (error) {
+      if (fromBlock >= toBlock) throw error;
+      const middle = (fromBlock + toBlock) / 2n;
+      return [...(await getLogs(fromBlock, middle)), ...(await getLogs(middle + 1n, toBlock))];
+    }
+  };
+  const fetchLogs = (fromBlock: bigint, toBlock: bigint) => client.getContractEvents({ address, abi: ChamaAbi, fromBlock, toBlock, strict: true });
+  const logPages = await inChunks(ranges, 10, ([fromBlock, toBlock]) => getLogs(fromBlock, toBlock));
   let logCount = 0;
   for (const page of logPages) {
     for (const log of page) {

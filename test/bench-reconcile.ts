@@ -106,7 +106,7 @@ try {
     const { status, body } = await postReconcile(indexer.url, ADMIN_TOKEN);
     if (status !== 200 || !body.ok) {
       const warnings = indexer.logs().split("\n").filter((line) => /WARN|ERROR/.test(line));
-      throw new Error(`reconcile failed: ${JSON.stringify({ ...body, discrepancies: body.discrepancies.slice(0, 3) })}\nindexer warnings:\n${warnings.slice(-30).join("\n")}`);
+      throw new Error(`reconcile failed (${status}): ${JSON.stringify({ ...body, discrepancies: body.discrepancies?.slice(0, 3) })}\nindexer warnings:\n${warnings.slice(-30).join("\n")}`);
     }
     reports.push(body);
     console.log(`run ${i + 1}: ${body.durationMs} ms, ${body.rpc.calls} RPC calls in ${body.rpc.httpRequests} HTTP requests, rows ${JSON.stringify(body.rows)}, logs ${body.logs}, phases ${JSON.stringify(body.phasesMs)}`);
