@@ -309,28 +309,44 @@ export async function startReplica(params: { schema: string; env: Record<string,
 }
 
 /** A JSON-RPC proxy in front of `target` that answers like it, except that eth_getLogs results
- * lose the logs of one transaction: a faulty provider. */
-export async function startLyingRpc(params: { target: string; dropTransaction: string }) {
+ * lose the logs of `dropTransaction` (a faulty provider), and eth_getLogs over more than
+ * `maxLogRange` blocks is refused (a provider's range limit). */
+export async function startLyingRpc(params: { target: string; dropTransaction?: string; maxLogRange?: number }) {
   const port = await getFreePort();
-  const drop = params.dropTransaction.toLowerCase();
-  type RpcMessage = { method?: string; result?: unknown };
+  const drop = params.dropTransaction?.toLowerCase();
+  type RpcMessage = { id?: number; method?: string; params?: { fromBlock?: string; toBlock?: string }[]; result?: unknown };
+  const tooWide = (request: RpcMessage) => {
+    const filter = request.params?.[0];
+    if (request.method !== "eth_getLogs" || params.maxLogRange === undefined || !filter?.fromBlock || !filter.toBlock) return false;
+    return BigInt(filter.toBlock) - BigInt(filter.fromBlock) + 1n > BigInt(params.maxLogRange);
+  };
   const server = createServer((req, res) => {
     let body = "";
     req.on("data", (chunk: Buffer) => (body += chunk.toString()));
     req.on("end", () => {
       void (async () => {
-        const upstream = await fetch(params.target, { method: "POST", headers: { "content-type": "application/json" }, body });
         const requests = JSON.parse(body) as RpcMessage | RpcMessage[];
-        const answers = (await upstream.json()) as RpcMessage | RpcMessage[];
-        const scrub = (request: RpcMessage | undefined, answer: RpcMessage) =>
-          request?.method === "eth_getLogs" && Array.isArray(answer.result)
+        const single = !Array.isArray(requests);
+        const list = Array.isArray(requests) ? requests : [requests];
+        const refused = list.filter(tooWide);
+        const forwarded = list.filter((r) => !tooWide(r));
+        let answers: RpcMessage[] = [];
+        if (forwarded.length > 0) {
+          const upstream = await fetch(params.target, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(forwarded) });
+          answers = (await upstream.json()) as RpcMessage[];
+        }
+        const scrub = (answer: RpcMessage) => {
+          const request = forwarded.find((r) => r.id === answer.id);
+          return drop && request?.method === "eth_getLogs" && Array.isArray(answer.result)
             ? { ...answer, result: (answer.result as { transactionHash?: string }[]).filter((log) => log.transactionHash?.toLowerCase() !== drop) }
             : answer;
-        const out = Array.isArray(answers)
-          ? answers.map((a, i) => scrub(Array.isArray(requests) ? requests[i] : undefined, a))
-          : scrub(Array.isArray(requests) ? undefined : requests, answers);
-        res.writeHead(upstream.status, { "content-type": "application/json" });
-        res.end(JSON.stringify(out));
+        };
+        const out = [
+          ...answers.map(scrub),
+          ...refused.map((r) => ({ jsonrpc: "2.0", id: r.id, error: { code: -32602, message: `block range too wide (max ${params.maxLogRange})` } })),
+        ];
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(single ? out[0] : list.map((r) => out.find((a) => a.id === r.id))));
       })().catch((error: unknown) => {
         res.writeHead(502);
         res.end(String(error));
