@@ -249,3 +249,68 @@ export async function preflight(env: Env, options: { timeoutMs?: number } = {}):
     );
   }
 }
+
+export type OpsEnv = {
+  /** Blocks after which Ponder treats a block as final (30 on chains it has no entry for,
+   * 31337 included); a reorg deeper than this is unrecoverable for the running indexer. */
+  finalityBlocks: number;
+  /** Lag above which /sync-health says `lagging`. */
+  maxLagBlocks: number;
+  maxLagSeconds: number;
+  /** The indexed block not moving for this long while the chain moves on means `stalled`. */
+  stallSeconds: number;
+  /** Timeout of each health call to the RPC. */
+  rpcTimeoutMs: number;
+  /** How often the API process samples the chain head (reorg watch, lag history). */
+  sampleIntervalMs: number;
+  /** Periodic reconciliation inside the API process. */
+  reconcileEnabled: boolean;
+  reconcileIntervalMs: number;
+  /** Rows per page when reading tables; calls per JSON-RPC batch; blocks per eth_getLogs. */
+  reconcilePageSize: number;
+  reconcileBatchSize: number;
+  reconcileLogRange: number;
+  /** Guards POST /reconcile; unset means the endpoint always answers 401. */
+  adminToken: string | undefined;
+  /** The RPC the reconciler trusts, when it should not be the indexer's own (an independent
+   * node checks more than the same node twice); undefined: the indexer's RPC. */
+  reconcileRpcUrl: string | undefined;
+};
+
+function parseBoolean(params: { name: string; value: string }): boolean {
+  const v = params.value.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(v)) return true;
+  if (["0", "false", "no", "off"].includes(v)) return false;
+  throw new ConfigError(`${params.name} must be true or false, got "${params.value}".`);
+}
+
+/** Reads and validates the health, reconciliation and admin settings. Throws a ConfigError
+ * naming the bad variable. */
+export function loadOpsEnv(params: Pick<LoadEnvParameters, "env"> = {}): OpsEnv {
+  const get = getter(params.env ?? process.env);
+  const int = (name: string, fallback: number, min: number, max?: number) => {
+    const raw = get(name);
+    return raw === undefined ? fallback : parseInteger({ name, value: raw, min, max });
+  };
+  const reconcileRaw = get("RECONCILE_ENABLED");
+  const reconcileRpcRaw = get("RECONCILE_RPC_URL");
+  const adminToken = get("ADMIN_TOKEN");
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError("ADMIN_TOKEN must be at least 16 characters long (use `openssl rand -hex 32`).");
+  }
+  return {
+    finalityBlocks: int("FINALITY_BLOCKS", 30, 1, 100_000),
+    maxLagBlocks: int("HEALTH_MAX_LAG_BLOCKS", 10, 0),
+    maxLagSeconds: int("HEALTH_MAX_LAG_SECONDS", 120, 0),
+    stallSeconds: int("HEALTH_STALL_SECONDS", 300, 1),
+    rpcTimeoutMs: int("HEALTH_RPC_TIMEOUT_MS", 2_000, 50, 60_000),
+    sampleIntervalMs: int("HEALTH_SAMPLE_INTERVAL_MS", 5_000, 100, 3_600_000),
+    reconcileEnabled: reconcileRaw === undefined ? false : parseBoolean({ name: "RECONCILE_ENABLED", value: reconcileRaw }),
+    reconcileIntervalMs: int("RECONCILE_INTERVAL_SECONDS", 600, 1, 7 * 86_400) * 1_000,
+    reconcilePageSize: int("RECONCILE_PAGE_SIZE", 1_000, 1, 100_000),
+    reconcileBatchSize: int("RECONCILE_BATCH_SIZE", 500, 1, 10_000),
+    reconcileLogRange: int("RECONCILE_LOG_RANGE", 50_000, 1, 10_000_000),
+    adminToken,
+    reconcileRpcUrl: reconcileRpcRaw ? parseUrl({ name: "RECONCILE_RPC_URL", value: reconcileRpcRaw, protocols: ["http:", "https:"] }) : undefined,
+  };
+}

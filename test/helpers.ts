@@ -3,14 +3,18 @@
  * (`ponder start`) on PGlite or PostgreSQL, and small typed helpers around them. Each setup
  * returns its own teardown.
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { type Account, type Address, type Hash, createTestClient, http } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
 import { type Anvil, startAnvil } from "../scripts/lib/anvil";
-import { chainFor, clientsFor, deployChama, devAccounts } from "../scripts/lib/chama";
+import type { SyncHealth } from "../src/health";
+import type { ReconcileReport } from "../src/reconcile";
+import { chainFor, clientsFor, deployChama, devAccounts, projectRoot } from "../scripts/lib/chama";
 import { spawnPonder } from "../scripts/lib/ponder";
 import { getFreePort } from "../scripts/lib/ports";
 import { stopProcess, waitFor, waitForExit } from "../scripts/lib/processes";
@@ -38,19 +42,50 @@ export function postgresUrl(): string {
 export type Chain = {
   anvil: Anvil;
   rpcUrl: string;
+  /** This chain's own PostgreSQL database (when the test cluster is up). Ponder's `ponder_sync`
+   * cache is per database and keyed by chain id, so two anvil chains that reuse chain id 31337,
+   * addresses and transaction hashes must never share one. */
+  databaseUrl: string | undefined;
   testClient: ReturnType<typeof createTestClient>;
   publicClient: ReturnType<typeof clientsFor>["publicClient"];
   stop: () => Promise<void>;
 };
 
-/** Starts anvil (automine) on a free port. */
+let databaseCounter = 0;
+
+/** Runs one statement on the test cluster's maintenance database. */
+async function adminQuery(statement: string) {
+  const admin = new pg.Client({ connectionString: postgresUrl() });
+  await admin.connect();
+  try {
+    await admin.query(statement);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Starts anvil (automine) on a free port, with its own PostgreSQL database when the test
+ * cluster is up; stop() removes both. */
 export async function startChain(params: { chainId?: number; args?: string[] } = {}): Promise<Chain> {
   const chainId = params.chainId ?? CHAIN_ID;
   const anvil = await startAnvil({ port: await getFreePort(), chainId, args: params.args });
   const chain = chainFor({ chainId, rpcUrl: anvil.rpcUrl });
   const testClient = createTestClient({ chain, mode: "anvil", transport: http(anvil.rpcUrl) });
   const { publicClient } = clientsFor({ chainId, rpcUrl: anvil.rpcUrl, account: accounts[0]! });
-  return { anvil, rpcUrl: anvil.rpcUrl, testClient, publicClient, stop: anvil.stop };
+  let databaseUrl: string | undefined;
+  let database: string | undefined;
+  if (process.env.JENGA_TEST_DATABASE_URL) {
+    database = `chain_${process.pid}_${Date.now().toString(36)}_${databaseCounter++}`;
+    await adminQuery(`CREATE DATABASE "${database}"`);
+    const url = new URL(postgresUrl());
+    url.pathname = `/${database}`;
+    databaseUrl = url.toString();
+  }
+  const stop = async () => {
+    await anvil.stop();
+    if (database) await adminQuery(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  };
+  return { anvil, rpcUrl: anvil.rpcUrl, databaseUrl, testClient, publicClient, stop };
 }
 
 /** Deploys Chama from account 0 and mines the block. */
@@ -85,6 +120,8 @@ export function chamaAs(params: { chain: Chain; address: Address; account: Accou
 export type Indexer = {
   url: string;
   storage: IndexerStorage;
+  /** storage.schema, for short. */
+  schema: string;
   database: Database;
   /** Everything the process printed so far. */
   logs: () => string;
@@ -107,34 +144,25 @@ export type IndexerStorage = { schema: string; databaseUrl: string | undefined; 
 
 let schemaCounter = 0;
 
-/** Creates fresh storage. On PostgreSQL each run gets its own database, so Ponder's shared
- * `ponder_sync` cache never mixes two anvil chains that reuse chain id 31337 and addresses. */
-export async function createStorage(database: Database): Promise<IndexerStorage> {
+/** Creates fresh storage: a new schema in the chain's database, or a new PGlite directory. */
+export function createStorage(params: { database: Database; chain: Chain }): IndexerStorage {
   const schema = `test_${process.pid}_${Date.now().toString(36)}_${schemaCounter++}`;
   const pgliteDirectory = mkdtempSync(path.join(os.tmpdir(), "jenga-pglite-"));
-  if (database === "pglite") return { schema, databaseUrl: undefined, pgliteDirectory };
-  const admin = new pg.Client({ connectionString: postgresUrl() });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE "${schema}"`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(postgresUrl());
-  url.pathname = `/${schema}`;
-  return { schema, databaseUrl: url.toString(), pgliteDirectory };
+  if (params.database === "pglite") return { schema, databaseUrl: undefined, pgliteDirectory };
+  if (!params.chain.databaseUrl) throw new Error("No PostgreSQL database for this chain: is JENGA_TEST_DATABASE_URL set?");
+  return { schema, databaseUrl: params.chain.databaseUrl, pgliteDirectory };
 }
 
 /** Deletes what createStorage made. */
 export async function removeStorage(storage: IndexerStorage): Promise<void> {
   rmSync(storage.pgliteDirectory, { recursive: true, force: true });
   if (!storage.databaseUrl) return;
-  const admin = new pg.Client({ connectionString: postgresUrl() });
-  await admin.connect();
+  const client = new pg.Client({ connectionString: storage.databaseUrl });
+  await client.connect();
   try {
-    await admin.query(`DROP DATABASE IF EXISTS "${storage.schema}" WITH (FORCE)`);
+    await client.query(`DROP SCHEMA IF EXISTS "${storage.schema}" CASCADE`);
   } finally {
-    await admin.end();
+    await client.end();
   }
 }
 
@@ -149,13 +177,15 @@ export async function startIndexer(params: {
   /** Restart on the data of an earlier run (default: fresh storage, removed on stop). */
   storage?: IndexerStorage;
   env?: Record<string, string>;
+  /** Extra `ponder start` arguments (e.g. --views-schema). */
+  args?: string[];
 }): Promise<Indexer> {
   const { chain, address, startBlock, database } = params;
   const port = await getFreePort();
   const ownsStorage = params.storage === undefined;
-  const storage = params.storage ?? (await createStorage(database));
+  const storage = params.storage ?? createStorage({ database, chain });
   const child = spawnPonder({
-    args: ["start", "--port", String(port), "--hostname", "127.0.0.1", "--schema", storage.schema],
+    args: ["start", "--port", String(port), "--hostname", "127.0.0.1", "--schema", storage.schema, ...(params.args ?? [])],
     stdio: "pipe",
     env: {
       CHAIN_ID: String(CHAIN_ID),
@@ -230,7 +260,7 @@ export async function startIndexer(params: {
     await stop();
     throw error;
   }
-  return { url, storage, database, logs: () => output, graphql, indexedBlock, waitForBlock, stop, kill };
+  return { url, storage, schema: storage.schema, database, logs: () => output, graphql, indexedBlock, waitForBlock, stop, kill };
 }
 
 /** Runs `ponder start` with the given environment and resolves with its exit code, its output
@@ -253,4 +283,125 @@ export async function runIndexerToExit(params: { env: Record<string, string>; ti
   const databaseFiles = readdirSync(pgliteDirectory).length;
   rmSync(pgliteDirectory, { recursive: true, force: true });
   return { code, output, databaseFiles };
+}
+
+/** A fixed admin token for the tests' indexers (POST /reconcile). */
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
+
+/** GET /sync-health: the HTTP status and the parsed body. */
+export async function syncHealth(url: string): Promise<{ status: number; body: SyncHealth }> {
+  const response = await fetch(`${url}/sync-health`);
+  return { status: response.status, body: (await response.json()) as SyncHealth };
+}
+
+/** POST /reconcile with the given token (none: no Authorization header). */
+export async function postReconcile(url: string, token?: string): Promise<{ status: number; body: ReconcileReport & { error?: string } }> {
+  const response = await fetch(`${url}/reconcile`, {
+    method: "POST",
+    headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+  });
+  return { status: response.status, body: (await response.json()) as ReconcileReport & { error?: string } };
+}
+
+/** The environment the project's scripts need for a test chain and deployment. */
+export function scriptEnv(params: { chain: Chain; address: Address; startBlock: number; database: Database; pgliteDirectory?: string }): Record<string, string> {
+  return {
+    CHAIN_ID: String(CHAIN_ID),
+    [`PONDER_RPC_URL_${CHAIN_ID}`]: params.chain.rpcUrl,
+    CHAMA_ADDRESS: params.address,
+    CHAMA_START_BLOCK: String(params.startBlock),
+    DATABASE_URL: params.database === "postgres" ? (params.chain.databaseUrl ?? postgresUrl()) : "",
+    PGLITE_DIRECTORY: params.pgliteDirectory ?? "",
+    ADMIN_TOKEN,
+    PONDER_TELEMETRY_DISABLED: "true",
+  };
+}
+
+/** Starts one of the project's scripts (`scripts/<name>.ts`, as `npm run <name>` does). */
+export function spawnScript(params: { name: string; args?: string[]; env: Record<string, string> }) {
+  const child = spawn(process.execPath, ["--import", "tsx", `scripts/${params.name}.ts`, ...(params.args ?? [])], {
+    cwd: projectRoot,
+    env: { ...process.env, ...params.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return { child, output: () => ({ stdout, stderr }) };
+}
+
+/** Runs a script to its end; resolves with its exit code and output. Kills it after `timeoutMs`. */
+export async function runScript(params: { name: string; args?: string[]; env: Record<string, string>; timeoutMs?: number }) {
+  const { child, output } = spawnScript(params);
+  const timer = setTimeout(() => child.kill("SIGKILL"), params.timeoutMs ?? 120_000);
+  const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, ...output() };
+}
+
+/** Starts an API-only replica with `npm run serve` on a free port and waits for /health. */
+export async function startReplica(params: { schema: string; env: Record<string, string> }) {
+  const port = await getFreePort();
+  const { child, output } = spawnScript({ name: "serve", args: ["--port", String(port), "--hostname", "127.0.0.1", "--schema", params.schema], env: params.env });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor({
+    what: `the replica on ${url}`,
+    timeoutMs: 60_000,
+    intervalMs: 100,
+    check: async () => {
+      if (child.exitCode !== null) throw new Error(`replica exited with code ${child.exitCode}: ${JSON.stringify(output())}`);
+      return (await fetch(`${url}/health`)).ok ? true : undefined;
+    },
+  });
+  return { url, output, stop: () => stopProcess(child, { graceMs: 5_000 }) };
+}
+
+/** A JSON-RPC proxy in front of `target` that answers like it, except that eth_getLogs results
+ * lose the logs of `dropTransaction` (a faulty provider), and eth_getLogs over more than
+ * `maxLogRange` blocks is refused (a provider's range limit). */
+export async function startLyingRpc(params: { target: string; dropTransaction?: string; maxLogRange?: number }) {
+  const port = await getFreePort();
+  const drop = params.dropTransaction?.toLowerCase();
+  type RpcMessage = { id?: number; method?: string; params?: { fromBlock?: string; toBlock?: string }[]; result?: unknown };
+  const tooWide = (request: RpcMessage) => {
+    const filter = request.params?.[0];
+    if (request.method !== "eth_getLogs" || params.maxLogRange === undefined || !filter?.fromBlock || !filter.toBlock) return false;
+    return BigInt(filter.toBlock) - BigInt(filter.fromBlock) + 1n > BigInt(params.maxLogRange);
+  };
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    req.on("end", () => {
+      void (async () => {
+        const requests = JSON.parse(body) as RpcMessage | RpcMessage[];
+        const single = !Array.isArray(requests);
+        const list = Array.isArray(requests) ? requests : [requests];
+        const refused = list.filter(tooWide);
+        const forwarded = list.filter((r) => !tooWide(r));
+        let answers: RpcMessage[] = [];
+        if (forwarded.length > 0) {
+          const upstream = await fetch(params.target, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(forwarded) });
+          answers = (await upstream.json()) as RpcMessage[];
+        }
+        const scrub = (answer: RpcMessage) => {
+          const request = forwarded.find((r) => r.id === answer.id);
+          return drop && request?.method === "eth_getLogs" && Array.isArray(answer.result)
+            ? { ...answer, result: (answer.result as { transactionHash?: string }[]).filter((log) => log.transactionHash?.toLowerCase() !== drop) }
+            : answer;
+        };
+        const out = [
+          ...answers.map(scrub),
+          ...refused.map((r) => ({ jsonrpc: "2.0", id: r.id, error: { code: -32602, message: `block range too wide (max ${params.maxLogRange})` } })),
+        ];
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(single ? out[0] : list.map((r) => out.find((a) => a.id === r.id))));
+      })().catch((error: unknown) => {
+        res.writeHead(502);
+        res.end(String(error));
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${port}`, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

@@ -2,6 +2,7 @@ import { db } from "ponder:api";
 import schema from "ponder:schema";
 import { Hono } from "hono";
 import { client, graphql } from "ponder";
+import { createOpsApp } from "./ops";
 import { sqlGuard } from "./sql-guard";
 
 /** Limits that keep one GraphQL request from monopolising the server. The page size cap
@@ -13,6 +14,9 @@ export const graphqlLimits = {
 } as const;
 
 const app = new Hono();
+
+// Operators: /sync-health (+ /sync-health/metrics) and POST /reconcile.
+app.route("/", createOpsApp());
 
 // Read-only SQL over HTTP for analysts and @ponder/client; internal tables are refused.
 app.use("/sql/*", sqlGuard());

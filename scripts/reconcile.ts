@@ -1,0 +1,94 @@
+/**
+ * Compares the index with the chain at the indexed block and exits non-zero on any difference.
+ *
+ *   npm run reconcile                          # PostgreSQL (DATABASE_URL): reads schema "jenga" directly
+ *   npm run reconcile -- --schema jenga_live   # any schema, views schemas included
+ *   npm run reconcile -- --url http://127.0.0.1:42069   # asks a running API (POST /reconcile, ADMIN_TOKEN)
+ *   npm run reconcile -- --json                # the full report as JSON
+ *
+ * PGlite can be opened by one process only, so on PGlite it asks the running indexer (--url,
+ * default http://127.0.0.1:$PORT or 42069).
+ *
+ * Exit codes: 0 the index equals the chain, 1 differences found, 2 the check could not run.
+ */
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { loadEnv, loadOpsEnv } from "../src/env";
+import { type ReconcileReport, postgresSnapshot, reconcile } from "../src/reconcile";
+import { projectRoot } from "./lib/chama";
+
+export type RunReconcileParameters = { url?: string; schema?: string };
+
+/** Runs the reconciler directly against PostgreSQL, or through a running API's POST /reconcile. */
+export async function runReconcile(params: RunReconcileParameters): Promise<ReconcileReport> {
+  const env = loadEnv({ root: projectRoot });
+  const ops = loadOpsEnv();
+  const url = params.url ?? (env.databaseUrl ? undefined : `http://127.0.0.1:${process.env.PORT ?? "42069"}`);
+  if (url) {
+    if (!ops.adminToken) throw new Error(`ADMIN_TOKEN is not set: it is needed to call POST ${url}/reconcile.`);
+    let response: Response;
+    try {
+      response = await fetch(`${url}/reconcile`, { method: "POST", headers: { authorization: `Bearer ${ops.adminToken}` } });
+    } catch (cause) {
+      throw new Error(`Cannot reach the API at ${url}: is the indexer running? (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+    }
+    const body = (await response.json()) as ReconcileReport & { error?: string };
+    if (!response.ok) throw new Error(`POST ${url}/reconcile answered ${response.status}: ${body.error ?? JSON.stringify(body)}`);
+    return body;
+  }
+  const schema = params.schema ?? process.env.DATABASE_SCHEMA ?? "jenga";
+  const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 1 });
+  try {
+    return await reconcile({
+      snapshot: postgresSnapshot(() => pool.connect()),
+      schema,
+      rpcUrl: ops.reconcileRpcUrl ?? env.rpcUrl,
+      chainId: env.chainId,
+      address: env.chamaAddress,
+      startBlock: env.startBlock,
+      pageSize: ops.reconcilePageSize,
+      batchSize: ops.reconcileBatchSize,
+      logRange: ops.reconcileLogRange,
+    });
+  } finally {
+    await pool.end();
+  }
+}
+
+/** One summary line and the first differences, for people. */
+export function formatReport(report: ReconcileReport, limit = 20): string {
+  const kinds = new Map<string, number>();
+  for (const d of report.discrepancies) kinds.set(d.kind, (kinds.get(d.kind) ?? 0) + 1);
+  const lines = [
+    `reconcile at block ${report.block}: ${report.rows.chamas} chamas, ${report.rows.members} members, ` +
+      `${report.rows.contributions} contributions, ${report.rows.payouts} payouts, ${report.logs} logs; ` +
+      `${report.rpc.calls} RPC calls in ${report.rpc.httpRequests} HTTP requests; ${report.durationMs} ms`,
+    report.ok
+      ? "the index equals the chain"
+      : `${report.discrepancyCount} differences (${[...kinds].map(([k, n]) => `${n} ${k}`).join(", ")}${report.discrepancies.length < report.discrepancyCount ? ", first ones listed" : ""})`,
+  ];
+  for (const d of report.discrepancies.slice(0, limit)) {
+    const detail =
+      d.kind === "value_mismatch"
+        ? (d.fields ?? []).map((f) => `${f}: db ${d.db?.[f]} chain ${d.chain?.[f]}`).join("; ")
+        : JSON.stringify(d.kind === "missing_in_db" ? d.chain : d.db);
+    lines.push(`  ${d.kind} ${d.table} ${d.key}: ${detail}`);
+  }
+  if (report.discrepancyCount > limit) lines.push(`  … ${report.discrepancyCount - limit} more (--json lists them)`);
+  return lines.join("\n");
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({
+    options: { url: { type: "string" }, schema: { type: "string" }, json: { type: "boolean", default: false } },
+  });
+  try {
+    const report = await runReconcile({ url: values.url, schema: values.schema });
+    console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    process.exitCode = report.ok ? 0 : 1;
+  } catch (error) {
+    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 2;
+  }
+}
