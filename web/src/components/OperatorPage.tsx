@@ -110,20 +110,23 @@ function StatusPanel({ health }: { health: IndexerHealth }) {
   );
 }
 
-/** Two lines over the last hour: lag in blocks and in seconds, each scaled to its own maximum. */
+/** Two lines over the last hour (or since the indexer started, if sooner): lag in blocks and in
+ * seconds, each scaled to its own maximum, over a zero baseline. */
 function LagChart({ samples }: { samples: IndexerHealth["lagHistory"] }) {
   const width = 600;
   const height = 120;
+  const top = 14;
   if (samples.length === 0) return <p className="muted" data-testid="lag-chart-empty">No samples yet.</p>;
   const times = samples.map((s) => Date.parse(s.at));
   const end = times[times.length - 1]!;
-  const start = Math.min(times[0]!, end - 60_000);
+  const start = times[0]!;
   const maxBlocks = Math.max(1, ...samples.map((s) => s.blocks));
   const maxSeconds = Math.max(1, ...samples.map((s) => s.seconds));
   const x = (t: number) => ((t - start) / Math.max(1, end - start)) * width;
+  const y = (value: number, max: number) => height - (value / max) * (height - top);
   const line = (value: (s: IndexerHealth["lagHistory"][number]) => number, max: number) =>
-    samples.map((s, i) => `${x(times[i]!).toFixed(1)},${(height - (value(s) / max) * (height - 4)).toFixed(1)}`).join(" ");
-  const minutes = Math.round((end - start) / 60_000);
+    samples.map((s, i) => `${x(times[i]!).toFixed(1)},${y(value(s), max).toFixed(1)}`).join(" ");
+  const span = end - start;
   return (
     <svg
       className="chart lag-chart"
@@ -133,13 +136,17 @@ function LagChart({ samples }: { samples: IndexerHealth["lagHistory"] }) {
       data-testid="lag-chart"
       data-samples={samples.length}
     >
+      <line className="baseline" x1={0} y1={height} x2={width} y2={height} />
       <polyline className="lag-blocks" points={line((s) => s.blocks, maxBlocks)} />
       <polyline className="lag-seconds" points={line((s) => s.seconds, maxSeconds)} />
+      <text x={4} y={10}>
+        <tspan className="legend-blocks">— blocks (max {maxBlocks})</tspan> <tspan className="legend-seconds">- - seconds (max {maxSeconds})</tspan>
+      </text>
       <text x={4} y={height + 12}>
-        {minutes > 0 ? `${minutes} min ago` : "under a minute ago"}
+        {span >= 60_000 ? `${Math.round(span / 60_000)} min ago` : `${Math.round(span / 1000)} s ago`}
       </text>
       <text x={width - 4} y={height + 12} textAnchor="end">
-        now · {samples.length} samples · blocks (max {maxBlocks}) · seconds (max {maxSeconds})
+        now · {samples.length} samples
       </text>
     </svg>
   );
