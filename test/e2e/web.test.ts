@@ -3,15 +3,15 @@
  * real anvil, the real indexer (`ponder start` on PostgreSQL) and the Vite dev server:
  * a stack shows as pending within 100 ms and is reconciled; a forced reorg demotes it to
  * pending and it is re-confirmed; offline, an action survives a reload as a draft and is sent
- * exactly once when the connection returns, also with two tabs open. Screenshots go to
- * test-results/.
+ * exactly once when the connection returns, also with two tabs open; the operator page shows
+ * its four cards, the status and the lag chart from /sync-health. Screenshots go to test-results/.
  */
 import type { Address, Hex } from "viem";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { getFreePort } from "../../scripts/lib/ports";
 import { type WebServer, startWeb } from "../../scripts/lib/web";
-import { CHAIN_ID, type Chain, type Indexer, accounts, chamaAs, deploy, startChain, startIndexer, waitFor } from "../helpers";
+import { ADMIN_TOKEN, CHAIN_ID, type Chain, type Indexer, accounts, chamaAs, deploy, postReconcile, startChain, startIndexer, waitFor } from "../helpers";
 import { launchBrowser, screenshotPath } from "./browser";
 
 let chain: Chain;
@@ -106,7 +106,14 @@ beforeAll(async () => {
   const deployment = await deploy(chain);
   address = deployment.address;
   await chamaAs({ chain, address, account: accounts[0]! }).createChama("E2E Savers", 0n);
-  indexer = await startIndexer({ chain, address, startBlock: deployment.startBlock, database: "postgres" });
+  indexer = await startIndexer({
+    chain,
+    address,
+    startBlock: deployment.startBlock,
+    database: "postgres",
+    // The operator page's test runs a reconciliation and wants a few lag samples for its chart.
+    env: { ADMIN_TOKEN, HEALTH_SAMPLE_INTERVAL_MS: "1000" },
+  });
   await indexer.waitForBlock();
   web = await startWeb({
     port: await getFreePort(),
@@ -228,5 +235,59 @@ describe("web app in Chromium", () => {
     expect(await chain.publicClient.getTransactionCount({ address: account })).toBe(nonceBefore + 1);
     await tabA.close();
     await tabB.close();
+  });
+
+  test("operator page: the four cards, the status and the lag chart from /sync-health", async () => {
+    // A fresh block, indexed and reconciled, so "last sync" and the indexer's count are real values.
+    await chain.testClient.mine({ blocks: 1 });
+    await indexer.waitForBlock();
+    const reconciled = await postReconcile(indexer.url, ADMIN_TOKEN);
+    expect(reconciled.status).toBe(200);
+    expect(reconciled.body.discrepancies).toEqual([]);
+
+    const page = await context.newPage();
+    await page.addInitScript(() => localStorage.setItem("jenga.devAccount", "5"));
+    await page.goto(`${web.url}/#/`);
+    await page.getByTestId("operator-link").click();
+    await page.getByTestId("operator-page").waitFor({ timeout: 30_000 });
+    await page.getByTestId("op-status").waitFor({ timeout: 30_000 });
+
+    expect(["ok", "lagging"]).toContain(await page.getByTestId("op-status").textContent());
+    // Account #5 has sent nothing in this session.
+    expect(await page.getByTestId("op-pending-value").textContent()).toBe("0");
+    expect(await page.getByTestId("op-failed-value").textContent()).toBe("0");
+    const age = Number(await page.locator("[data-testid=op-last-sync-value] [data-age-seconds]").getAttribute("data-age-seconds"));
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThan(60);
+    expect(await page.getByTestId("op-last-sync-value").textContent()).toMatch(/^\d+ s ago$/);
+    expect(await page.getByTestId("op-discrepancies-indexer").textContent()).toBe("0");
+    expect(await page.getByTestId("op-discrepancies-client").textContent()).toBe("0");
+    expect(await page.getByTestId("operator-error").count()).toBe(0);
+
+    const chart = page.getByTestId("lag-chart");
+    await chart.waitFor({ timeout: 30_000 });
+    expect(Number(await chart.getAttribute("data-samples"))).toBeGreaterThan(0);
+    expect(await chart.locator("polyline").count()).toBe(2);
+    expect(await chart.locator("polyline.lag-blocks").getAttribute("points")).toMatch(/^[\d.]+,[\d.]+/);
+
+    // A newly indexed block is pushed and the page refetches: the indexed block follows the chain.
+    await chain.testClient.mine({ blocks: 1 });
+    const head = await chain.publicClient.getBlockNumber();
+    await expect.poll(() => page.getByTestId("op-lag").textContent(), { timeout: 30_000 }).toContain(`indexed ${head}`);
+    await page.screenshot({ path: screenshotPath("e2e-5-operator"), fullPage: true });
+
+    // The indexer unreachable: the page says so instead of crashing; the client's cards still show.
+    const indexerOrigin = new URL(indexer.url).origin;
+    const offline = (url: URL) => url.origin === indexerOrigin;
+    await context.route(offline, (route) => route.abort("internetdisconnected"));
+    try {
+      await page.reload();
+      await expect.poll(() => page.getByTestId("operator-error").textContent(), { timeout: 30_000 }).toContain("indexer unreachable");
+      expect(await page.getByTestId("op-pending-value").textContent()).toBe("0");
+      await page.screenshot({ path: screenshotPath("e2e-5-operator-indexer-unreachable"), fullPage: true });
+    } finally {
+      await context.unroute(offline);
+    }
+    await page.close();
   });
 });

@@ -5,6 +5,7 @@ import { AppContext, type AppContextValue } from "./appContext";
 import { AccountPage } from "./components/AccountPage";
 import { ChamaDetail } from "./components/ChamaDetail";
 import { ChamaList } from "./components/ChamaList";
+import { OperatorPage } from "./components/OperatorPage";
 import { SyncHealthPanel } from "./components/SyncHealthPanel";
 import type { AppConfig } from "./config";
 import { accountHref, short } from "./format";
@@ -36,6 +37,7 @@ function Route({ hash }: { hash: string }) {
   if (chama) return <ChamaDetail id={BigInt(chama[1]!)} />;
   const account = /^#\/account\/(0x[0-9a-fA-F]{40})$/.exec(hash);
   if (account) return <AccountPage address={account[1]!} />;
+  if (hash === "#/operator") return <OperatorPage />;
   return <ChamaList />;
 }
 
@@ -108,6 +110,9 @@ export function App({ config }: { config: AppConfig }) {
           <span className="muted small">
             chain {config.chainId} · Chama {short(config.chamaAddress)}
           </span>
+          <a href="#/operator" data-testid="operator-link">
+            Operator
+          </a>
           <label className="unit">
             Unit{" "}
             <select value={unit} onChange={(e) => setUnit(e.target.value as Unit)} data-testid="unit-select">

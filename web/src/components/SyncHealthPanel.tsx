@@ -5,7 +5,7 @@ import { ago } from "../format";
 import { useHealth } from "../sync/react";
 
 /** Re-renders every second for the "x s ago" text. A display clock only: it sends nothing. */
-function useNow(): number {
+export function useNow(): number {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const id = setInterval(() => setNow(Date.now()), 1000);
