@@ -34,7 +34,8 @@ describe("npm run dev", () => {
     rmSync(pgliteDirectory, { recursive: true, force: true });
   });
 
-  test("serves the seeded demo data at /graphql, then Ctrl-C stops everything", async () => {
+  // Its own wait allows 150 s for a busy machine; the test's limit leaves room for the teardown.
+  test("serves the seeded demo data at /graphql, then Ctrl-C stops everything", { timeout: 240_000 }, async () => {
     const [anvilPort, apiPort] = [await getFreePort(), await getFreePort()];
     const started = startDev({ ANVIL_PORT: String(anvilPort), PORT: String(apiPort), PGLITE_DIRECTORY: pgliteDirectory });
     dev = started.child;

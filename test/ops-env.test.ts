@@ -57,6 +57,8 @@ test("servedSchema reads --schema, then DATABASE_SCHEMA, else says what to do", 
   expect(servedSchema(["node", "ponder", "serve", "--schema", "jenga_live"], {})).toBe("jenga_live");
   expect(servedSchema(["node", "ponder", "start"], { DATABASE_SCHEMA: "jenga" })).toBe("jenga");
   expect(() => servedSchema(["node", "ponder", "start"], {})).toThrow(/run Ponder with --schema/);
+  // `ponder dev` (npm run dev) serves "public" unless told otherwise.
+  expect(servedSchema(["node", "ponder", "dev", "--disable-ui"], {})).toBe("public");
 });
 
 describe("ReorgWatcher on a scripted chain", () => {

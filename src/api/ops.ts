@@ -21,10 +21,12 @@ type PonderDatabase = {
     | { dialect: "pglite"; instance: SqlClient & { transaction: <T>(fn: (tx: SqlClient) => Promise<T>) => Promise<T> } };
 };
 
-/** The schema this process serves: `--schema` on Ponder's command line, else DATABASE_SCHEMA. */
+/** The schema this process serves: Ponder's own namespace when it has set it, else `--schema` on
+ * Ponder's command line, else DATABASE_SCHEMA, else "public" under `ponder dev` (its default). */
 export function servedSchema(argv: string[] = process.argv, env: Record<string, string | undefined> = process.env): string {
+  const namespace = (globalThis as { PONDER_NAMESPACE_BUILD?: { schema?: string } }).PONDER_NAMESPACE_BUILD?.schema;
   const i = argv.indexOf("--schema");
-  const schema = (i >= 0 ? argv[i + 1] : undefined) ?? env.DATABASE_SCHEMA;
+  const schema = namespace ?? (i >= 0 ? argv[i + 1] : undefined) ?? env.DATABASE_SCHEMA ?? (argv.includes("dev") ? "public" : undefined);
   if (!schema) throw new Error("No schema: run Ponder with --schema (npm start, npm run serve) or set DATABASE_SCHEMA.");
   return schema;
 }
