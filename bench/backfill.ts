@@ -9,6 +9,7 @@ import pg from "pg";
 import { type CachedChain, loadChain } from "./chain";
 import { runFloor } from "./floor";
 import { type BenchDatabase, timeBackfill } from "./lib/indexer";
+import { round } from "./lib/stats";
 
 export type BackfillResult = {
   variant: "dense" | "sparse";
@@ -43,7 +44,6 @@ export async function createDatabase(clusterUrl: string): Promise<{ url: string;
   };
 }
 
-const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 
 /** Times the indexer and the floor over one cached chain on one database engine. */
 export async function runBackfill(params: {
@@ -76,7 +76,10 @@ export async function runBackfill(params: {
       env: params.env,
       log,
     }).finally(drop);
-    log(`    indexer: ${indexed.seconds.toFixed(2)} s, ${round(meta.counts.events / indexed.seconds)} events/s, peak RSS ${round(indexed.peakRssMiB)} MiB`);
+    log(
+      `    indexer: ${indexed.seconds.toFixed(2)} s (${indexed.startupSeconds.toFixed(1)} s of it start-up), ` +
+        `${round(meta.counts.events / indexed.seconds)} events/s, peak RSS ${round(indexed.peakRssMiB)} MiB`,
+    );
 
     log(`  ${params.variant}/${params.database}: floor`);
     let floor: { events: number; seconds: number };

@@ -4,7 +4,7 @@
  * Runs every benchmark in one process tree against servers it starts itself on 127.0.0.1
  * (anvil, a private PostgreSQL cluster, the real indexer), prints a table and writes
  * bench/results/<date>.json (<date>-quick.json with --quick). Each figure sits next to a
- * reference measured in the same run. `--set` passes a variable to every backfill indexer, to
+ * reference measured in the same run. `--set` passes a variable to every indexer it starts, to
  * compare a setting against the defaults (e.g. --set PONDER_RPC_FANOUT=1).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -112,12 +112,12 @@ async function main() {
       }
     }
     if (args.only.includes("realtime")) {
-      realtime = await runRealtime({ samples: sizes.realtimeSamples, ratePerSecond: 10, postgresUrl: postgres.url, log });
+      realtime = await runRealtime({ samples: sizes.realtimeSamples, ratePerSecond: 10, postgresUrl: postgres.url, env: args.env, log });
     }
     if (args.only.includes("reads")) {
       log("Preparing the reads chain");
       const chain = await ensureChain({ spec: sizes.reads, log });
-      reads.push(...(await runReads({ chain, postgresUrl: postgres.url, concurrency: 50, seconds: sizes.readSeconds, log })));
+      reads.push(...(await runReads({ chain, postgresUrl: postgres.url, concurrency: 50, seconds: sizes.readSeconds, env: args.env, log })));
     }
     if (args.only.includes("reconcile")) {
       reconcileResult = runReconcile({ ...sizes.reconcile, log });

@@ -149,6 +149,8 @@ export async function runReads(params: {
   postgresUrl: string;
   concurrency: number;
   seconds: number;
+  /** Extra variables for the indexer. */
+  env?: Record<string, string>;
   log: (line: string) => void;
 }): Promise<ReadsResult[]> {
   const { chain, log } = params;
@@ -160,7 +162,7 @@ export async function runReads(params: {
     log(`  reads: indexing ${meta.counts.chamas} chamas and ${meta.counts.contributions} contributions on PostgreSQL`);
     const started = performance.now();
     const indexer = await startBenchIndexer({
-      rpcUrl: anvil.rpcUrl, address: meta.address, startBlock: meta.startBlock, database: { kind: "postgres", url: database.url },
+      rpcUrl: anvil.rpcUrl, address: meta.address, startBlock: meta.startBlock, database: { kind: "postgres", url: database.url }, env: params.env,
     });
     try {
       await waitFor({

@@ -49,6 +49,8 @@ export async function runRealtime(params: {
   samples: number;
   ratePerSecond: number;
   postgresUrl: string;
+  /** Extra variables for the indexer. */
+  env?: Record<string, string>;
   log: (line: string) => void;
 }): Promise<RealtimeResult> {
   const { log } = params;
@@ -65,7 +67,7 @@ export async function runRealtime(params: {
       data: encodeFunctionData({ abi: ChamaAbi, functionName: "createChama", args: ["Realtime", 1n] }),
     }]));
 
-    const indexer = await startBenchIndexer({ rpcUrl: url, address, startBlock, database: { kind: "postgres", url: database.url }, env: { PONDER_LOG_LEVEL: "info" } });
+    const indexer = await startBenchIndexer({ rpcUrl: url, address, startBlock, database: { kind: "postgres", url: database.url }, env: { PONDER_LOG_LEVEL: "info", ...params.env } });
     try {
       await waitFor({
         what: "the indexer to catch up",
