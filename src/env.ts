@@ -228,6 +228,22 @@ export function loadEnv(params: LoadEnvParameters = {}): Env {
   };
 }
 
+/** V8 semi-space for the indexer process, in MiB. Node's default (16) makes the backfill spend
+ * much of its time in young-generation GC; 64 measured faster with a lower peak RSS (see
+ * BENCHMARKS.md). */
+export const DEFAULT_SEMI_SPACE_MB = 64;
+
+/** NODE_OPTIONS for the indexer process: the caller's, plus `--max-semi-space-size` from
+ * PONDER_NODE_SEMI_SPACE_MB unless NODE_OPTIONS already sets it. Throws a ConfigError. */
+export function indexerNodeOptions(params: Pick<LoadEnvParameters, "env"> = {}): string {
+  const get = getter(params.env ?? process.env);
+  const raw = get("PONDER_NODE_SEMI_SPACE_MB");
+  const mb = raw ? parseInteger({ name: "PONDER_NODE_SEMI_SPACE_MB", value: raw, min: 1, max: 1_024 }) : DEFAULT_SEMI_SPACE_MB;
+  const existing = get("NODE_OPTIONS") ?? "";
+  if (existing.includes("--max-semi-space-size")) return existing;
+  return `${existing} --max-semi-space-size=${mb}`.trim();
+}
+
 /** Checks that the RPC answers and serves the configured chain. Throws a ConfigError that
  * names the fix. */
 export async function assertChain(env: ChainEnv, options: { timeoutMs?: number } = {}) {

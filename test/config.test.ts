@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { projectRoot } from "../scripts/lib/chama";
 import { getFreePort } from "../scripts/lib/ports";
-import { ConfigError, loadEnv } from "../src/env";
+import { ConfigError, indexerNodeOptions, loadEnv } from "../src/env";
 import { type Chain, deploy, runIndexerToExit, startChain } from "./helpers";
 
 const ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -74,6 +74,17 @@ describe("loadEnv", () => {
       rpcFanout: 1,
       ethGetLogsBlockRange: undefined,
     });
+  });
+
+  test("the indexer's semi-space comes from PONDER_NODE_SEMI_SPACE_MB unless NODE_OPTIONS sets it", () => {
+    expect(indexerNodeOptions({ env: {} })).toBe("--max-semi-space-size=64");
+    expect(indexerNodeOptions({ env: { PONDER_NODE_SEMI_SPACE_MB: "32", NODE_OPTIONS: "--enable-source-maps" } })).toBe(
+      "--enable-source-maps --max-semi-space-size=32",
+    );
+    expect(indexerNodeOptions({ env: { NODE_OPTIONS: "--max-semi-space-size=8" } })).toBe("--max-semi-space-size=8");
+    expect(() => indexerNodeOptions({ env: { PONDER_NODE_SEMI_SPACE_MB: "0" } })).toThrow(
+      "PONDER_NODE_SEMI_SPACE_MB must be between 1 and 1024, got 0.",
+    );
   });
 
   test("RPC tuning variables are read as whole numbers", () => {
