@@ -67,7 +67,7 @@ export async function runRealtime(params: {
       data: encodeFunctionData({ abi: ChamaAbi, functionName: "createChama", args: ["Realtime", 1n] }),
     }]));
 
-    const indexer = await startBenchIndexer({ rpcUrl: url, address, startBlock, database: { kind: "postgres", url: database.url }, env: { PONDER_LOG_LEVEL: "info", ...params.env } });
+    const indexer = await startBenchIndexer({ rpcUrl: url, address, startBlock, database: { kind: "postgres", url: database.url }, env: params.env });
     try {
       await waitFor({
         what: "the indexer to catch up",
@@ -84,6 +84,8 @@ export async function runRealtime(params: {
       const awaited = new Map<Hex, { receiptAt: number; resolve: () => void }>();
       const latencies: number[] = [];
       let watching = true;
+      // A failure (a sample or the watcher) is kept, not left unhandled, so teardown always runs.
+      let failure: unknown;
       const watcher = (async () => {
         while (watching) {
           if (awaited.size > 0) {
@@ -99,7 +101,7 @@ export async function runRealtime(params: {
           }
           await new Promise((resolve) => setTimeout(resolve, 10));
         }
-      })();
+      })().catch((error: unknown) => void (failure ??= error));
       const one = async (i: number) => {
         const hash = await rpc<Hex>(url, "eth_sendTransaction", [{
           from: SENDERS[i % SENDERS.length], to: address, gas: toHex(200_000), value: toHex(1_000n + BigInt(i)),
@@ -116,20 +118,18 @@ export async function runRealtime(params: {
       };
       const inFlight: Promise<void>[] = [];
       const started = performance.now();
-      for (let i = 0; i < params.samples; i++) {
+      for (let i = 0; i < params.samples && failure === undefined; i++) {
         const due = started + (i * 1000) / params.ratePerSecond;
         const wait = due - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        inFlight.push(one(i));
+        inFlight.push(one(i).catch((error: unknown) => void (failure ??= error)));
       }
-      try {
-        await Promise.all(inFlight);
-      } catch (error) {
+      await Promise.all(inFlight);
+      watching = false;
+      await watcher;
+      if (failure !== undefined) {
         log(indexer.logs().slice(-3000));
-        throw error;
-      } finally {
-        watching = false;
-        await watcher;
+        throw failure;
       }
 
       // The reference's poll cycle: fetch the new logs and timestamps, insert the rows.
@@ -151,7 +151,6 @@ export async function runRealtime(params: {
         referenceP99Ms: round(0.99 * POLL_PERIOD_MS + cycleMs),
         referenceCycleMs: round(cycleMs),
       };
-      if (process.env.BENCH_DEBUG) log(indexer.logs());
       log(`    GraphQL p50 ${result.graphqlP50Ms} ms, p95 ${result.graphqlP95Ms} ms, p99 ${result.graphqlP99Ms} ms; 30 s poll reference p50 ${result.referenceP50Ms} ms`);
       return result;
     } finally {
