@@ -3,7 +3,8 @@
  *
  * Runs every benchmark in one process tree against servers it starts itself on 127.0.0.1
  * (anvil, a private PostgreSQL cluster, the real indexer), prints a table and writes
- * bench/results/<date>.json (<date>-quick.json with --quick). Each figure sits next to a
+ * bench/results/<date>.json (<date>-quick.json with --quick; a "-custom" suffix with --only or
+ * --set). Each figure sits next to a
  * reference measured in the same run. `--set` passes a variable to every indexer it starts, to
  * compare a setting against the defaults (e.g. --set PONDER_RPC_FANOUT=1).
  */
@@ -154,7 +155,9 @@ async function main() {
   const date = new Date().toISOString().slice(0, 10);
   const dir = path.join(projectRoot, "bench", "results");
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${date}${args.quick ? "-quick" : ""}.json`);
+  // A subset or changed settings must not overwrite the day's standard results.
+  const custom = args.only.length < BENCHES.length || Object.keys(args.env).length > 0;
+  const file = path.join(dir, `${date}${args.quick ? "-quick" : ""}${custom ? "-custom" : ""}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 
   log("");
