@@ -158,6 +158,13 @@ export async function runReads(params: {
   const anvil = await loadChain(chain);
   const database = await createDatabase(params.postgresUrl);
   const pool = new pg.Pool({ connectionString: database.url, max: params.concurrency });
+  // An idle client's error (the database dropped under it at teardown) is an event: keep it,
+  // and fail the run only if it happened before the measurements were done.
+  let poolError: Error | undefined;
+  let measuring = true;
+  pool.on("error", (error) => {
+    if (measuring) poolError ??= error;
+  });
   try {
     log(`  reads: indexing ${meta.counts.chamas} chamas and ${meta.counts.contributions} contributions on PostgreSQL`);
     const started = performance.now();
@@ -199,8 +206,10 @@ export async function runReads(params: {
           sqlRequestsPerSecond: round(sql.requestsPerSecond),
         });
       }
+      if (poolError) throw new Error("A pooled SQL connection failed during the reads benchmark.", { cause: poolError });
       return results;
     } finally {
+      measuring = false;
       await indexer.stop();
     }
   } finally {
