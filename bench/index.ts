@@ -90,13 +90,25 @@ async function main() {
   log(`Jenga Index benchmarks (${args.quick ? "quick" : "full"}): ${os.cpus().length} cores, load average ${loadStart.join(" ")}`);
   if (Object.keys(args.env).length > 0) log(`Indexer settings: ${JSON.stringify(args.env)}`);
 
-  const postgres = await startPostgres();
+  const cluster = await startPostgres();
+  // Stopped once, by whichever comes first: the end of the run, a signal, or a crash (the
+  // cluster is a daemon and would outlive this process).
+  let stopped = false;
+  const postgres = {
+    url: cluster.url,
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      cluster.stop();
+    },
+  };
   const onSignal = () => {
     postgres.stop();
     process.exit(130);
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  process.once("exit", postgres.stop);
 
   const backfill: BackfillResult[] = [];
   let realtime: RealtimeResult | undefined;
