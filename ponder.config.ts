@@ -16,7 +16,9 @@ export default createConfig({
   chains: {
     [env.chainName]: {
       id: env.chainId,
-      rpc: env.rpcUrl,
+      // The same URL listed N times: Ponder rate-limits each entry on its own.
+      rpc: env.rpcFanout > 1 ? Array.from({ length: env.rpcFanout }, () => env.rpcUrl) : env.rpcUrl,
+      ethGetLogsBlockRange: env.ethGetLogsBlockRange,
       pollingInterval: env.pollingInterval,
       disableCache: env.disableCache,
     },

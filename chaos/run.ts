@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type Address, type Hash, encodeFunctionData, getAddress, numberToHex } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
-import { startPostgresCluster } from "../scripts/lib/postgres";
+import { startPostgres } from "../scripts/lib/postgres";
 import { type Random, createRandom } from "../scripts/lib/random";
 import {
   type Chain,
@@ -415,7 +415,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   const databases: Database[] = values.database === "both" ? ["pglite", "postgres"] : [values.database as Database];
 
-  const cluster = databases.includes("postgres") && !process.env.JENGA_TEST_DATABASE_URL ? await startPostgresCluster() : undefined;
+  const cluster = databases.includes("postgres") && !process.env.JENGA_TEST_DATABASE_URL ? await startPostgres() : undefined;
   if (cluster) process.env.JENGA_TEST_DATABASE_URL = cluster.url;
   let failed = false;
   try {

@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { projectRoot } from "../scripts/lib/chama";
 import { getFreePort } from "../scripts/lib/ports";
-import { ConfigError, loadEnv } from "../src/env";
+import { ConfigError, indexerNodeOptions, loadEnv } from "../src/env";
 import { type Chain, deploy, runIndexerToExit, startChain } from "./helpers";
 
 const ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -49,6 +49,8 @@ describe("loadEnv", () => {
       pgliteDirectory: path.join(root, ".ponder", "pglite"),
       pollingInterval: 100,
       disableCache: true,
+      rpcFanout: 16,
+      ethGetLogsBlockRange: undefined,
     });
   });
 
@@ -63,7 +65,32 @@ describe("loadEnv", () => {
         DATABASE_URL: "postgresql://u@127.0.0.1:5432/db",
       },
     });
-    expect(env).toMatchObject({ chainId: 8453, chainName: "chain8453", startBlock: 123456, pollingInterval: 1000, disableCache: false });
+    expect(env).toMatchObject({
+      chainId: 8453,
+      chainName: "chain8453",
+      startBlock: 123456,
+      pollingInterval: 1000,
+      disableCache: false,
+      rpcFanout: 1,
+      ethGetLogsBlockRange: undefined,
+    });
+  });
+
+  test("the indexer's semi-space comes from PONDER_NODE_SEMI_SPACE_MB unless NODE_OPTIONS sets it", () => {
+    expect(indexerNodeOptions({ env: {} })).toBe("--max-semi-space-size=64");
+    expect(indexerNodeOptions({ env: { PONDER_NODE_SEMI_SPACE_MB: "32", NODE_OPTIONS: "--enable-source-maps" } })).toBe(
+      "--enable-source-maps --max-semi-space-size=32",
+    );
+    expect(indexerNodeOptions({ env: { NODE_OPTIONS: "--max-semi-space-size=8" } })).toBe("--max-semi-space-size=8");
+    expect(() => indexerNodeOptions({ env: { PONDER_NODE_SEMI_SPACE_MB: "0" } })).toThrow(
+      "PONDER_NODE_SEMI_SPACE_MB must be between 1 and 1024, got 0.",
+    );
+  });
+
+  test("RPC tuning variables are read as whole numbers", () => {
+    writeDeployment(JSON.stringify({ chainId: 31337, address: ADDRESS, startBlock: 1 }));
+    const env = loadEnv({ root, env: { PONDER_RPC_FANOUT: "4", PONDER_ETH_GET_LOGS_BLOCK_RANGE: "2000" } });
+    expect(env).toMatchObject({ rpcFanout: 4, ethGetLogsBlockRange: 2000 });
   });
 
   test.each([
@@ -77,6 +104,9 @@ describe("loadEnv", () => {
     [{ CHAMA_ADDRESS: ADDRESS, CHAMA_START_BLOCK: "1e3" }, 'CHAMA_START_BLOCK must be a whole number, got "1e3".'],
     [{ DATABASE_URL: "mysql://u@host/db" }, 'DATABASE_URL must use postgres: or postgresql:, got "mysql://u@host/db".'],
     [{ PONDER_POLLING_INTERVAL_MS: "50" }, "PONDER_POLLING_INTERVAL_MS must be between 100 and 600000, got 50."],
+    [{ PONDER_RPC_FANOUT: "0" }, "PONDER_RPC_FANOUT must be between 1 and 256, got 0."],
+    [{ PONDER_RPC_FANOUT: "many" }, 'PONDER_RPC_FANOUT must be a whole number, got "many".'],
+    [{ PONDER_ETH_GET_LOGS_BLOCK_RANGE: "0" }, "PONDER_ETH_GET_LOGS_BLOCK_RANGE must be between 1 and 10000000, got 0."],
   ])("rejects %o", (env, message) => {
     writeDeployment(JSON.stringify({ chainId: 31337, address: ADDRESS, startBlock: 1 }));
     expect(errorOf(env)).toBe(message);

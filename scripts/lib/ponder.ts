@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { indexerNodeOptions } from "../../src/env";
 import { projectRoot } from "./chama";
 
 /** Path of the ponder CLI entry point (a direct dependency, so in the project's node_modules). */
@@ -10,15 +11,17 @@ export function ponderBin(): string {
   return bin;
 }
 
-/** Spawns the ponder CLI (`dev`, `start`, `serve`…) in the project root. */
+/** Spawns the ponder CLI (`dev`, `start`, `serve`…) in the project root, with the Node
+ * options from PONDER_NODE_SEMI_SPACE_MB (see src/env.ts). */
 export function spawnPonder(params: {
   args: string[];
   env?: Record<string, string | undefined>;
   stdio?: "inherit" | "pipe";
 }): ChildProcess {
+  const env = { ...process.env, PONDER_TELEMETRY_DISABLED: "true", ...params.env };
   return spawn(process.execPath, [ponderBin(), ...params.args], {
     cwd: projectRoot,
-    env: { ...process.env, PONDER_TELEMETRY_DISABLED: "true", ...params.env },
+    env: { ...env, NODE_OPTIONS: indexerNodeOptions({ env }) },
     stdio: params.stdio === "pipe" ? ["ignore", "pipe", "pipe"] : "inherit",
   });
 }

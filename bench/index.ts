@@ -1,0 +1,216 @@
+/**
+ * `npm run bench [-- --quick] [-- --only backfill,realtime,reads,reconcile] [-- --set VAR=value]`
+ *
+ * Runs every benchmark in one process tree against servers it starts itself on 127.0.0.1
+ * (anvil, a private PostgreSQL cluster, the real indexer), prints a table and writes
+ * bench/results/<date>.json (<date>-quick.json with --quick; a "-custom" suffix with --only or
+ * --set). Each figure sits next to a
+ * reference measured in the same run. `--set` passes a variable to every indexer it starts, to
+ * compare a setting against the defaults (e.g. --set PONDER_RPC_FANOUT=1).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { projectRoot } from "../scripts/lib/chama";
+import { startPostgres } from "../scripts/lib/postgres";
+import { type BackfillResult, runBackfill } from "./backfill";
+import { type ChainSpec, ensureChain } from "./chain";
+import { type ReadsResult, runReads } from "./reads";
+import { type RealtimeResult, runRealtime } from "./realtime";
+import { type ReconcileResult, runReconcile } from "./reconcile";
+import { loadAverage } from "./lib/rss";
+
+const SIZES = {
+  full: {
+    dense: { contributions: 50_000, perBlock: 500, chamas: 500, contributors: 5_000, payoutEvery: 100 },
+    // One event per block: anvil slows down as the chain grows, so 10,000 blocks keep the
+    // one-off generation within minutes here.
+    sparse: { contributions: 10_000, perBlock: 1, chamas: 500, contributors: 5_000, payoutEvery: 100 },
+    reads: { contributions: 100_000, perBlock: 1_000, chamas: 10_000, contributors: 20_000, payoutEvery: 100 },
+    realtimeSamples: 200,
+    readSeconds: 10,
+    reconcile: { pending: 10_000, indexed: 100_000 },
+  },
+  quick: {
+    dense: { contributions: 5_000, perBlock: 500, chamas: 100, contributors: 1_000, payoutEvery: 100 },
+    sparse: { contributions: 300, perBlock: 1, chamas: 100, contributors: 1_000, payoutEvery: 100 },
+    reads: { contributions: 2_000, perBlock: 1_000, chamas: 200, contributors: 500, payoutEvery: 100 },
+    realtimeSamples: 30,
+    readSeconds: 2,
+    reconcile: { pending: 2_000, indexed: 20_000 },
+  },
+} satisfies Record<
+  string,
+  { dense: ChainSpec; sparse: ChainSpec; reads: ChainSpec; realtimeSamples: number; readSeconds: number; reconcile: { pending: number; indexed: number } }
+>;
+
+const BENCHES = ["backfill", "realtime", "reads", "reconcile"] as const;
+type Bench = (typeof BENCHES)[number];
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+function parseArgs(argv: string[]) {
+  let quick = false;
+  let only: Bench[] = [...BENCHES];
+  const env: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--quick") quick = true;
+    else if (arg === "--only") {
+      const names = (argv[++i] ?? "").split(",").filter(Boolean);
+      const unknown = names.filter((n) => !(BENCHES as readonly string[]).includes(n));
+      if (names.length === 0 || unknown.length > 0) throw new UsageError(`--only takes a comma-separated list of ${BENCHES.join(", ")}; got "${names.join(",")}".`);
+      only = names as Bench[];
+    } else if (arg === "--set") {
+      const match = /^([A-Z0-9_]+)=(.*)$/.exec(argv[++i] ?? "");
+      if (!match) throw new UsageError("--set takes VAR=value, e.g. --set PONDER_RPC_FANOUT=1.");
+      env[match[1]!] = match[2]!;
+    } else throw new UsageError(`Unknown argument "${arg}". Use --quick, --only LIST, --set VAR=value.`);
+  }
+  return { quick, only, env };
+}
+
+const log = (line: string) => console.log(line);
+
+function table(rows: (string | number)[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => String(r[c] ?? "").length)));
+  return rows.map((r) => r.map((cell, c) => String(cell).padEnd(widths[c]!)).join("  ")).join("\n");
+}
+
+const ratio = (a: number, b: number) => (b === 0 ? "-" : (a / b).toFixed(2));
+const mark = (ok: boolean) => (ok ? "met" : "NOT met");
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const sizes = args.quick ? SIZES.quick : SIZES.full;
+  const started = Date.now();
+  const loadStart = loadAverage();
+  log(`Jenga Index benchmarks (${args.quick ? "quick" : "full"}): ${os.cpus().length} cores, load average ${loadStart.join(" ")}`);
+  if (Object.keys(args.env).length > 0) log(`Indexer settings: ${JSON.stringify(args.env)}`);
+
+  const cluster = await startPostgres();
+  // Stopped once, by whichever comes first: the end of the run, a signal, or a crash (the
+  // cluster is a daemon and would outlive this process).
+  let stopped = false;
+  const postgres = {
+    url: cluster.url,
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      cluster.stop();
+    },
+  };
+  const onSignal = () => {
+    postgres.stop();
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  process.once("exit", postgres.stop);
+
+  const backfill: BackfillResult[] = [];
+  let realtime: RealtimeResult | undefined;
+  const reads: ReadsResult[] = [];
+  let reconcileResult: ReconcileResult | undefined;
+  try {
+    if (args.only.includes("backfill")) {
+      for (const variant of ["dense", "sparse"] as const) {
+        log(`Preparing the ${variant} chain`);
+        const chain = await ensureChain({ spec: sizes[variant], log });
+        for (const database of ["postgres", "pglite"] as const) {
+          backfill.push(await runBackfill({ chain, variant, database, postgresUrl: postgres.url, env: args.env, log }));
+        }
+      }
+    }
+    if (args.only.includes("realtime")) {
+      realtime = await runRealtime({ samples: sizes.realtimeSamples, ratePerSecond: 10, postgresUrl: postgres.url, env: args.env, log });
+    }
+    if (args.only.includes("reads")) {
+      log("Preparing the reads chain");
+      const chain = await ensureChain({ spec: sizes.reads, log });
+      reads.push(...(await runReads({ chain, postgresUrl: postgres.url, concurrency: 50, seconds: sizes.readSeconds, env: args.env, log })));
+    }
+    if (args.only.includes("reconcile")) {
+      reconcileResult = runReconcile({ ...sizes.reconcile, log });
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    postgres.stop();
+  }
+  const loadEnd = loadAverage();
+
+  const results = {
+    machine: {
+      cores: os.cpus().length,
+      memoryGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+      node: process.version,
+      loadAverage: { start: loadStart, end: loadEnd },
+    },
+    backfill,
+    realtime: realtime
+      ? {
+          samples: realtime.samples,
+          graphqlP50Ms: realtime.graphqlP50Ms,
+          graphqlP95Ms: realtime.graphqlP95Ms,
+          graphqlP99Ms: realtime.graphqlP99Ms,
+          clientP50Ms: realtime.clientP50Ms,
+          clientP99Ms: realtime.clientP99Ms,
+          referenceP50Ms: realtime.referenceP50Ms,
+        }
+      : null,
+    reads,
+    reconcile: reconcileResult ?? null,
+  };
+  const date = new Date().toISOString().slice(0, 10);
+  const dir = path.join(projectRoot, "bench", "results");
+  mkdirSync(dir, { recursive: true });
+  // A subset or changed settings must not overwrite the day's standard results.
+  const custom = args.only.length < BENCHES.length || Object.keys(args.env).length > 0;
+  const file = path.join(dir, `${date}${args.quick ? "-quick" : ""}${custom ? "-custom" : ""}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+
+  log("");
+  if (backfill.length > 0) {
+    log(table([
+      ["backfill", "database", "events", "seconds", "events/s", "floor events/s", "ratio", "peak RSS MiB"],
+      ...backfill.map((b) => [b.variant, b.database, b.events, b.seconds, b.eventsPerSecond, b.floorEventsPerSecond, b.ratioToFloor, b.peakRssMiB]),
+    ]));
+    const dense = backfill.find((b) => b.variant === "dense" && b.database === "postgres");
+    if (dense) log(`target dense PostgreSQL >= 5,000 events/s and >= 0.5 of floor: ${mark(dense.eventsPerSecond >= 5_000 && dense.ratioToFloor >= 0.5)}`);
+    log("");
+  }
+  if (realtime) {
+    log(table([
+      ["realtime", "samples", "p50 ms", "p95 ms", "p99 ms", "30 s poll p50 ms", "p50 ratio", "30 s poll p99 ms"],
+      ["GraphQL", realtime.samples, realtime.graphqlP50Ms, realtime.graphqlP95Ms, realtime.graphqlP99Ms, realtime.referenceP50Ms, ratio(realtime.graphqlP50Ms, realtime.referenceP50Ms), realtime.referenceP99Ms],
+    ]));
+    log(`target p50 <= 150 ms and p99 <= 500 ms: ${mark(realtime.graphqlP50Ms <= 150 && realtime.graphqlP99Ms <= 500)}; client store: not measured (web/src/sync is not in this branch)`);
+    log("");
+  }
+  if (reads.length > 0) {
+    log(table([
+      ["reads", "clients", "GraphQL req/s", "p99 ms", "SQL req/s", "ratio"],
+      ...reads.map((r) => [r.query, r.concurrency, r.requestsPerSecond, r.p99Ms, r.sqlRequestsPerSecond, ratio(r.requestsPerSecond, r.sqlRequestsPerSecond)]),
+    ]));
+    log(`target within 3x of SQL and p99 < 50 ms: ${mark(reads.every((r) => r.requestsPerSecond * 3 >= r.sqlRequestsPerSecond && r.p99Ms < 50))}`);
+    log("");
+  }
+  if (reconcileResult) {
+    log(table([
+      ["reconcile", "pending", "indexed", "Map ms", "naive ms", "speed-up"],
+      ["", reconcileResult.pending, reconcileResult.indexed, reconcileResult.ms, reconcileResult.naiveMs, ratio(reconcileResult.naiveMs, reconcileResult.ms)],
+    ]));
+    log(`target < 50 ms: ${mark(reconcileResult.ms < 50)}`);
+    log("");
+  }
+  log(`load average ${loadStart.join(" ")} -> ${loadEnd.join(" ")}; ${((Date.now() - started) / 1000).toFixed(0)} s in all; wrote ${path.relative(projectRoot, file)}`);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError) console.error(`error: ${error.message}`);
+  else console.error(error);
+  process.exitCode = 1;
+});
