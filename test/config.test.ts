@@ -49,7 +49,7 @@ describe("loadEnv", () => {
       pgliteDirectory: path.join(root, ".ponder", "pglite"),
       pollingInterval: 100,
       disableCache: true,
-      rpcFanout: 16,
+      rpcFanout: 1,
       ethGetLogsBlockRange: undefined,
     });
   });
