@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { createConfig } from "ponder";
 import { ChamaAbi } from "./abis/ChamaAbi";
 import { loadEnv, preflight } from "./src/env";
+import { indexerTransport } from "./src/rpc";
 
 const env = loadEnv({ root: fileURLToPath(new URL(".", import.meta.url)) });
 
@@ -16,8 +17,10 @@ export default createConfig({
   chains: {
     [env.chainName]: {
       id: env.chainId,
-      // The same URL listed N times: Ponder rate-limits each entry on its own.
-      rpc: env.rpcFanout > 1 ? Array.from({ length: env.rpcFanout }, () => env.rpcUrl) : env.rpcUrl,
+      // One entry: our transport, which lets Ponder drop a head block a reorg replaced at once
+      // (src/rpc.ts). Fan-out: the same URL listed N times, as Ponder rate-limits each entry on
+      // its own; Ponder's own HTTP client then serves them, without that guard.
+      rpc: env.rpcFanout > 1 ? Array.from({ length: env.rpcFanout }, () => env.rpcUrl) : indexerTransport(env.rpcUrl),
       ethGetLogsBlockRange: env.ethGetLogsBlockRange,
       pollingInterval: env.pollingInterval,
       disableCache: env.disableCache,

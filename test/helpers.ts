@@ -360,10 +360,17 @@ export async function startReplica(params: { schema: string; env: Record<string,
 /** A JSON-RPC proxy in front of `target` that answers like it, except that eth_getLogs results
  * lose the logs of `dropTransaction` (a faulty provider), and eth_getLogs over more than
  * `maxLogRange` blocks is refused (a provider's range limit). */
-export async function startLyingRpc(params: { target: string; dropTransaction?: string; maxLogRange?: number }) {
+export async function startLyingRpc(params: {
+  target: string;
+  dropTransaction?: string;
+  maxLogRange?: number;
+  /** Awaited before an `eth_getLogs({ blockHash })` request is forwarded: lets a test change the
+   * chain while the indexer waits for a block's logs. */
+  beforeBlockLogs?: (blockHash: string) => Promise<void>;
+}) {
   const port = await getFreePort();
   const drop = params.dropTransaction?.toLowerCase();
-  type RpcMessage = { id?: number; method?: string; params?: { fromBlock?: string; toBlock?: string }[]; result?: unknown };
+  type RpcMessage = { id?: number; method?: string; params?: { fromBlock?: string; toBlock?: string; blockHash?: string }[]; result?: unknown };
   const tooWide = (request: RpcMessage) => {
     const filter = request.params?.[0];
     if (request.method !== "eth_getLogs" || params.maxLogRange === undefined || !filter?.fromBlock || !filter.toBlock) return false;
@@ -377,6 +384,10 @@ export async function startLyingRpc(params: { target: string; dropTransaction?: 
         const requests = JSON.parse(body) as RpcMessage | RpcMessage[];
         const single = !Array.isArray(requests);
         const list = Array.isArray(requests) ? requests : [requests];
+        for (const request of list) {
+          const blockHash = request.method === "eth_getLogs" ? request.params?.[0]?.blockHash : undefined;
+          if (blockHash && params.beforeBlockLogs) await params.beforeBlockLogs(blockHash);
+        }
         const refused = list.filter(tooWide);
         const forwarded = list.filter((r) => !tooWide(r));
         let answers: RpcMessage[] = [];
