@@ -312,6 +312,9 @@ export type OpsEnv = {
   /** The RPC the reconciler trusts, when it should not be the indexer's own (an independent
    * node checks more than the same node twice); undefined: the indexer's RPC. */
   reconcileRpcUrl: string | undefined;
+  /** How long one SQL-over-HTTP query may run before the API answers 504 and, on PostgreSQL,
+   * cancels it (and Ponder's retries of it). */
+  sqlTimeoutMs: number;
 };
 
 function parseBoolean(params: { name: string; value: string }): boolean {
@@ -347,6 +350,7 @@ export function loadOpsEnv(params: Pick<LoadEnvParameters, "env"> = {}): OpsEnv 
     reconcilePageSize: int("RECONCILE_PAGE_SIZE", 1_000, 1, 100_000),
     reconcileBatchSize: int("RECONCILE_BATCH_SIZE", 500, 1, 10_000),
     reconcileLogRange: int("RECONCILE_LOG_RANGE", 50_000, 1, 10_000_000),
+    sqlTimeoutMs: int("SQL_TIMEOUT_MS", 30_000, 100, 3_600_000),
     adminToken,
     reconcileRpcUrl: reconcileRpcRaw ? parseUrl({ name: "RECONCILE_RPC_URL", value: reconcileRpcRaw, protocols: ["http:", "https:"] }) : undefined,
   };

@@ -5,6 +5,7 @@
  * snapshot/revert) and abusive API input against the same running indexer.
  */
 import { createClient, sql } from "@ponder/client";
+import pg from "pg";
 import { type Address, type Hash, encodeFunctionData, numberToHex } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ChamaAbi } from "../abis/ChamaAbi";
@@ -22,6 +23,9 @@ import {
   waitFor,
 } from "./helpers";
 import { type Tables, expectedTables, indexedTables, viewMismatches } from "./truth";
+
+/** The SQL-over-HTTP deadline these tests run with (the default is 30 s). */
+const SQL_TIMEOUT_MS = 3_000;
 
 /** Larger than 2^53: any Number() conversion on the way would corrupt it. */
 const HUGE = 2n ** 64n + 12_345n;
@@ -94,7 +98,7 @@ describe.each(databases)("indexer on %s", (database) => {
     await admin2().payout(2n, accounts[5]!.address, HUGE / 3n);
     await chain.testClient.mine({ blocks: 40 });
 
-    indexer = await startIndexer({ chain, address, startBlock, database });
+    indexer = await startIndexer({ chain, address, startBlock, database, env: { SQL_TIMEOUT_MS: String(SQL_TIMEOUT_MS) } });
   });
 
   afterAll(async () => {
@@ -268,5 +272,45 @@ describe.each(databases)("indexer on %s", (database) => {
       const rows = await client.db.execute(sql`SELECT chama_id, sum(amount) FROM contribution WHERE chama_id = ${1n} GROUP BY chama_id`);
       expect(rows).toHaveLength(1);
     });
+
+    // PGlite, the development database, runs a query on the API's own thread and cannot cancel
+    // it (README, "SQL for analysts"): this case exists on PostgreSQL only.
+    if (database === "postgres") {
+      test("SQL over HTTP stops a runaway query, cancels it in the database and keeps serving", async () => {
+        await indexer.waitForBlock();
+        const client = createClient(`${indexer.url}/sql`, { schema });
+        const before = await client.db.select().from(schema.contribution);
+        expect(before.length).toBeGreaterThanOrEqual(5);
+        // Fourteen copies of the table in one cross join: at least 5^14 (6 billion) rows to count,
+        // minutes of work (5^10 took 4.7 s here).
+        const from = Array.from({ length: 14 }, (_, i) => `contribution c${i}`).join(", ");
+        const runaway = `SELECT count(*) FROM ${from}`;
+        await expect(client.db.execute(sql.raw(runaway))).rejects.toThrow(
+          `The query ran longer than ${SQL_TIMEOUT_MS / 1000} s (SQL_TIMEOUT_MS) and was stopped.`,
+        );
+        // Cancelled in PostgreSQL, Ponder's retries of it too (it retries a failed read up to 9 times).
+        await waitFor({
+          what: "Ponder to log the cancellation of the runaway query",
+          timeoutMs: 10_000,
+          check: () => (indexer.logs().includes("canceling statement due to user request") ? true : undefined),
+        });
+        const admin = new pg.Client({ connectionString: chain.databaseUrl });
+        await admin.connect();
+        try {
+          await waitFor({
+            what: "no copy of the runaway query to be running",
+            timeoutMs: 10_000,
+            check: async () => {
+              const { rows } = await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query = $1`, [runaway]);
+              return rows[0]!.n === 0 ? true : undefined;
+            },
+          });
+        } finally {
+          await admin.end();
+        }
+        // Still serving, data unchanged.
+        expect(await client.db.select().from(schema.contribution)).toEqual(before);
+      });
+    }
   });
 });
