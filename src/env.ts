@@ -351,3 +351,20 @@ export function loadOpsEnv(params: Pick<LoadEnvParameters, "env"> = {}): OpsEnv 
     reconcileRpcUrl: reconcileRpcRaw ? parseUrl({ name: "RECONCILE_RPC_URL", value: reconcileRpcRaw, protocols: ["http:", "https:"] }) : undefined,
   };
 }
+
+export type ApiEnv = {
+  /** Entries the GraphQL response cache keeps; 0 turns it off. */
+  graphqlCacheMaxEntries: number;
+  /** Memory the GraphQL response cache may use, in bytes. */
+  graphqlCacheMaxBytes: number;
+};
+
+/** Reads and validates the API's settings. Throws a ConfigError naming the bad variable. */
+export function loadApiEnv(params: Pick<LoadEnvParameters, "env"> = {}): ApiEnv {
+  const get = getter(params.env ?? process.env);
+  const entriesRaw = get("GRAPHQL_CACHE_MAX_ENTRIES");
+  const mbRaw = get("GRAPHQL_CACHE_MAX_MB");
+  const entries = entriesRaw === undefined ? 10_000 : parseInteger({ name: "GRAPHQL_CACHE_MAX_ENTRIES", value: entriesRaw, min: 0, max: 10_000_000 });
+  const mb = mbRaw === undefined ? 64 : parseInteger({ name: "GRAPHQL_CACHE_MAX_MB", value: mbRaw, min: 1, max: 65_536 });
+  return { graphqlCacheMaxEntries: entries, graphqlCacheMaxBytes: mb * 1024 * 1024 };
+}
