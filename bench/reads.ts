@@ -15,6 +15,7 @@ import { createDatabase } from "./backfill";
 import { type CachedChain, loadChain } from "./chain";
 import { CACHE_HEADER } from "../src/api/response-cache";
 import { counts, startBenchIndexer } from "./lib/indexer";
+import { treeCpuMs } from "./lib/rss";
 import { waitFor } from "../scripts/lib/processes";
 import { percentile, round } from "./lib/stats";
 
@@ -29,6 +30,9 @@ export type ReadsResult = {
   uncachedP99Ms: number;
   /** Share of the cached run's requests the cache answered. */
   cacheHitRatio: number;
+  /** CPU time of the indexer process (which serves the API) per request, in ms. */
+  cpuMsPerRequest: number;
+  uncachedCpuMsPerRequest: number;
 };
 
 type Variables = Record<string, unknown>;
@@ -134,8 +138,9 @@ async function loadLoop(params: { concurrency: number; seconds: number; work: ()
 
 /** Drives GraphQL with autocannon: requests/s, p99 latency and the cache's hit ratio; throws on
  * any failed request. `uncached` sends Cache-Control: no-cache. */
-async function graphqlLoad(params: { url: string; query: ReadQuery; concurrency: number; seconds: number; uncached: boolean }) {
+async function graphqlLoad(params: { url: string; pid: number; query: ReadQuery; concurrency: number; seconds: number; uncached: boolean }) {
   let responses = 0;
+  const cpuStart = treeCpuMs(params.pid);
   let hits = 0;
   const result = await autocannon({
     url: `${params.url}/graphql`,
@@ -159,7 +164,13 @@ async function graphqlLoad(params: { url: string; query: ReadQuery; concurrency:
   if (result.errors > 0 || result.non2xx > 0 || result.timeouts > 0) {
     throw new Error(`${params.query.name}: ${result.errors} errors, ${result.non2xx} non-2xx, ${result.timeouts} timeouts under load`);
   }
-  return { requestsPerSecond: result.requests.average, p99Ms: result.latency.p99, hitRatio: responses === 0 ? 0 : hits / responses };
+  const cpuMs = treeCpuMs(params.pid) - cpuStart;
+  return {
+    requestsPerSecond: result.requests.average,
+    p99Ms: result.latency.p99,
+    hitRatio: responses === 0 ? 0 : hits / responses,
+    cpuMsPerRequest: responses === 0 ? 0 : cpuMs / responses,
+  };
 }
 
 export async function runReads(params: {
@@ -210,12 +221,12 @@ export async function runReads(params: {
         await indexer.graphql(query.graphql, variables);
         await query.sql(pool, variables);
 
-        const cold = await graphqlLoad({ url: indexer.url, query, concurrency: params.concurrency, seconds: params.seconds, uncached: true });
-        const gql = await graphqlLoad({ url: indexer.url, query, concurrency: params.concurrency, seconds: params.seconds, uncached: false });
+        const cold = await graphqlLoad({ url: indexer.url, pid: indexer.pid, query, concurrency: params.concurrency, seconds: params.seconds, uncached: true });
+        const gql = await graphqlLoad({ url: indexer.url, pid: indexer.pid, query, concurrency: params.concurrency, seconds: params.seconds, uncached: false });
         const sql = await loadLoop({ concurrency: params.concurrency, seconds: params.seconds, work: () => query.sql(pool, query.variables()) });
         log(
-          `    ${query.name}: GraphQL uncached ${round(cold.requestsPerSecond)} req/s p99 ${round(cold.p99Ms)} ms; ` +
-            `cached ${round(gql.requestsPerSecond)} req/s p99 ${round(gql.p99Ms)} ms (${Math.round(gql.hitRatio * 100)}% hits); ` +
+          `    ${query.name}: GraphQL uncached ${round(cold.requestsPerSecond)} req/s p99 ${round(cold.p99Ms)} ms ${cold.cpuMsPerRequest.toFixed(2)} CPU ms/req; ` +
+            `cached ${round(gql.requestsPerSecond)} req/s p99 ${round(gql.p99Ms)} ms ${gql.cpuMsPerRequest.toFixed(2)} CPU ms/req (${Math.round(gql.hitRatio * 100)}% hits); ` +
             `SQL ${round(sql.requestsPerSecond)} req/s p99 ${round(sql.p99Ms)} ms; ratio ${(gql.requestsPerSecond / sql.requestsPerSecond).toFixed(2)}`,
         );
         results.push({
@@ -227,6 +238,8 @@ export async function runReads(params: {
           uncachedRequestsPerSecond: round(cold.requestsPerSecond),
           uncachedP99Ms: round(cold.p99Ms),
           cacheHitRatio: Math.round(gql.hitRatio * 1000) / 1000,
+          cpuMsPerRequest: Math.round(gql.cpuMsPerRequest * 100) / 100,
+          uncachedCpuMsPerRequest: Math.round(cold.cpuMsPerRequest * 100) / 100,
         });
       }
       if (poolError) throw new Error("A pooled SQL connection failed during the reads benchmark.", { cause: poolError });
