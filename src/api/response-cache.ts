@@ -14,6 +14,8 @@
  * queued) and a coarse key: any commit in the cluster, Ponder's heartbeat every 10 s
  * included, empties the cache. See BENCHMARKS.md for what it buys.
  */
+import type { IncomingMessage } from "node:http";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { LRUCache } from "lru-cache";
 
@@ -100,10 +102,11 @@ export function responseCache(params: ResponseCacheParameters) {
       return;
     }
 
-    const body = await c.req.raw.text();
+    const body = await readBody(c);
     // The body stream is spent: hand GraphQL an equal request.
-    c.req.raw = new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body });
+    const replay = () => (c.req.raw = new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body }));
     if (body.length > MAX_REQUEST_BYTES) {
+      replay();
       stats.bypasses++;
       await next();
       c.header(CACHE_HEADER, "bypass");
@@ -119,6 +122,7 @@ export function responseCache(params: ResponseCacheParameters) {
       stats.bypasses++;
       cache.clear();
       latest = undefined;
+      replay();
       await next();
       c.header(CACHE_HEADER, "bypass");
       return;
@@ -133,6 +137,7 @@ export function responseCache(params: ResponseCacheParameters) {
     }
 
     stats.misses++;
+    replay();
     await next();
     const response = c.res;
     const contentType = response.headers.get("content-type") ?? "";
@@ -154,7 +159,21 @@ export function responseCache(params: ResponseCacheParameters) {
   });
 }
 
+/** The request body as text. Under Ponder's server (@hono/node-server) it is read straight from
+ * Node's request: going through `c.req.raw` would first build a full fetch Request, a cost a
+ * cache hit does not need. */
+async function readBody(c: Context): Promise<string> {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (!incoming || incoming.readableDidRead) return c.req.raw.text();
+  const chunks: Buffer[] = [];
+  for await (const chunk of incoming) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 function hasErrors(text: string): boolean {
+  // graphql-js puts `errors` before `data` when there are any: an answer that starts with
+  // `data` has none, and skipping the parse keeps a large answer cheap to store.
+  if (text.startsWith('{"data":')) return false;
   try {
     const parsed = JSON.parse(text) as { errors?: unknown };
     return parsed.errors !== undefined;
