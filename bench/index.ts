@@ -195,8 +195,12 @@ async function main() {
   }
   if (reads.length > 0) {
     log(table([
-      ["reads", "clients", "GraphQL req/s", "p99 ms", "SQL req/s", "ratio"],
-      ...reads.map((r) => [r.query, r.concurrency, r.requestsPerSecond, r.p99Ms, r.sqlRequestsPerSecond, ratio(r.requestsPerSecond, r.sqlRequestsPerSecond)]),
+      ["reads", "clients", "GraphQL req/s", "p99 ms", "hits", "CPU ms/req", "uncached req/s", "uncached p99 ms", "uncached CPU ms/req", "SQL req/s", "ratio", "uncached ratio"],
+      ...reads.map((r) => [
+        r.query, r.concurrency, r.requestsPerSecond, r.p99Ms, `${Math.round(r.cacheHitRatio * 100)}%`, r.cpuMsPerRequest,
+        r.uncachedRequestsPerSecond, r.uncachedP99Ms, r.uncachedCpuMsPerRequest,
+        r.sqlRequestsPerSecond, ratio(r.requestsPerSecond, r.sqlRequestsPerSecond), ratio(r.uncachedRequestsPerSecond, r.sqlRequestsPerSecond),
+      ]),
     ]));
     log(`target within 3x of SQL and p99 < 50 ms: ${mark(reads.every((r) => r.requestsPerSecond * 3 >= r.sqlRequestsPerSecond && r.p99Ms < 50))}`);
     log("");

@@ -3,12 +3,20 @@
  * recent contributions, account page), over GraphQL from the real indexer on PostgreSQL with
  * 10,000 chamas and 100,000 contributions, under `concurrency` concurrent clients (autocannon).
  * Reference: the same rows fetched with plain SQL through `pg`, same concurrency, same run.
+ *
+ * GraphQL runs twice with the same traffic: with `Cache-Control: no-cache`, which skips the
+ * response cache (src/api/response-cache.ts), for the cost of executing every query; then as
+ * the web app sends it, with the cache starting empty, for what clients get. Only repeated
+ * (query, variables) pairs can hit: 50 list offsets, 10,000 chamas, 2,000 accounts. A short
+ * uncached warm-up comes first.
  */
 import autocannon from "autocannon";
 import pg from "pg";
 import { createDatabase } from "./backfill";
 import { type CachedChain, loadChain } from "./chain";
+import { CACHE_HEADER } from "../src/api/response-cache";
 import { counts, startBenchIndexer } from "./lib/indexer";
+import { treeCpuMs } from "./lib/rss";
 import { waitFor } from "../scripts/lib/processes";
 import { percentile, round } from "./lib/stats";
 
@@ -18,9 +26,19 @@ export type ReadsResult = {
   requestsPerSecond: number;
   p99Ms: number;
   sqlRequestsPerSecond: number;
+  /** GraphQL with the response cache skipped: every request executed. */
+  uncachedRequestsPerSecond: number;
+  uncachedP99Ms: number;
+  /** Share of the cached run's requests the cache answered. */
+  cacheHitRatio: number;
+  /** CPU time of the indexer process (which serves the API) per request, in ms. */
+  cpuMsPerRequest: number;
+  uncachedCpuMsPerRequest: number;
 };
 
 type Variables = Record<string, unknown>;
+
+const WARM_UP_SECONDS = 3;
 
 type ReadQuery = {
   name: string;
@@ -121,8 +139,12 @@ async function loadLoop(params: { concurrency: number; seconds: number; work: ()
   return { requestsPerSecond: latencies.length / elapsed, p99Ms: percentile(latencies, 99) };
 }
 
-/** Drives GraphQL with autocannon: requests/s and p99 latency; throws on any failed request. */
-async function graphqlLoad(params: { url: string; query: ReadQuery; concurrency: number; seconds: number }) {
+/** Drives GraphQL with autocannon: requests/s, p99 latency and the cache's hit ratio; throws on
+ * any failed request. `uncached` sends Cache-Control: no-cache. */
+async function graphqlLoad(params: { url: string; pid: number; query: ReadQuery; concurrency: number; seconds: number; uncached: boolean }) {
+  let responses = 0;
+  const cpuStart = treeCpuMs(params.pid);
+  let hits = 0;
   const result = await autocannon({
     url: `${params.url}/graphql`,
     connections: params.concurrency,
@@ -130,18 +152,28 @@ async function graphqlLoad(params: { url: string; query: ReadQuery; concurrency:
     requests: [
       {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...(params.uncached ? { "cache-control": "no-cache" } : {}) },
         setupRequest: (request) => ({
           ...request,
           body: JSON.stringify({ query: params.query.graphql, variables: params.query.variables() }),
         }),
+        onResponse: (_status, _body, _context, headers) => {
+          responses++;
+          if (headers?.[CACHE_HEADER] === "hit") hits++;
+        },
       },
     ],
   });
   if (result.errors > 0 || result.non2xx > 0 || result.timeouts > 0) {
     throw new Error(`${params.query.name}: ${result.errors} errors, ${result.non2xx} non-2xx, ${result.timeouts} timeouts under load`);
   }
-  return { requestsPerSecond: result.requests.average, p99Ms: result.latency.p99 };
+  const cpuMs = treeCpuMs(params.pid) - cpuStart;
+  return {
+    requestsPerSecond: result.requests.average,
+    p99Ms: result.latency.p99,
+    hitRatio: responses === 0 ? 0 : hits / responses,
+    cpuMsPerRequest: responses === 0 ? 0 : cpuMs / responses,
+  };
 }
 
 export async function runReads(params: {
@@ -192,10 +224,16 @@ export async function runReads(params: {
         await indexer.graphql(query.graphql, variables);
         await query.sql(pool, variables);
 
-        const gql = await graphqlLoad({ url: indexer.url, query, concurrency: params.concurrency, seconds: params.seconds });
+        // Unmeasured and uncached, so it warms the JIT but not the cache: otherwise whichever
+        // pass runs first pays for compiling this query's code paths (about a third more CPU
+        // per request measured here).
+        await graphqlLoad({ url: indexer.url, pid: indexer.pid, query, concurrency: params.concurrency, seconds: WARM_UP_SECONDS, uncached: true });
+        const cold = await graphqlLoad({ url: indexer.url, pid: indexer.pid, query, concurrency: params.concurrency, seconds: params.seconds, uncached: true });
+        const gql = await graphqlLoad({ url: indexer.url, pid: indexer.pid, query, concurrency: params.concurrency, seconds: params.seconds, uncached: false });
         const sql = await loadLoop({ concurrency: params.concurrency, seconds: params.seconds, work: () => query.sql(pool, query.variables()) });
         log(
-          `    ${query.name}: GraphQL ${round(gql.requestsPerSecond)} req/s p99 ${round(gql.p99Ms)} ms; ` +
+          `    ${query.name}: GraphQL uncached ${round(cold.requestsPerSecond)} req/s p99 ${round(cold.p99Ms)} ms ${cold.cpuMsPerRequest.toFixed(2)} CPU ms/req; ` +
+            `cached ${round(gql.requestsPerSecond)} req/s p99 ${round(gql.p99Ms)} ms ${gql.cpuMsPerRequest.toFixed(2)} CPU ms/req (${Math.round(gql.hitRatio * 100)}% hits); ` +
             `SQL ${round(sql.requestsPerSecond)} req/s p99 ${round(sql.p99Ms)} ms; ratio ${(gql.requestsPerSecond / sql.requestsPerSecond).toFixed(2)}`,
         );
         results.push({
@@ -204,6 +242,11 @@ export async function runReads(params: {
           requestsPerSecond: round(gql.requestsPerSecond),
           p99Ms: round(gql.p99Ms),
           sqlRequestsPerSecond: round(sql.requestsPerSecond),
+          uncachedRequestsPerSecond: round(cold.requestsPerSecond),
+          uncachedP99Ms: round(cold.p99Ms),
+          cacheHitRatio: Math.round(gql.hitRatio * 1000) / 1000,
+          cpuMsPerRequest: Math.round(gql.cpuMsPerRequest * 100) / 100,
+          uncachedCpuMsPerRequest: Math.round(cold.cpuMsPerRequest * 100) / 100,
         });
       }
       if (poolError) throw new Error("A pooled SQL connection failed during the reads benchmark.", { cause: poolError });

@@ -312,9 +312,6 @@ export type OpsEnv = {
   /** The RPC the reconciler trusts, when it should not be the indexer's own (an independent
    * node checks more than the same node twice); undefined: the indexer's RPC. */
   reconcileRpcUrl: string | undefined;
-  /** How long one SQL-over-HTTP query may run before the API answers 504 and, on PostgreSQL,
-   * cancels it (and Ponder's retries of it). */
-  sqlTimeoutMs: number;
 };
 
 function parseBoolean(params: { name: string; value: string }): boolean {
@@ -350,8 +347,29 @@ export function loadOpsEnv(params: Pick<LoadEnvParameters, "env"> = {}): OpsEnv 
     reconcilePageSize: int("RECONCILE_PAGE_SIZE", 1_000, 1, 100_000),
     reconcileBatchSize: int("RECONCILE_BATCH_SIZE", 500, 1, 10_000),
     reconcileLogRange: int("RECONCILE_LOG_RANGE", 50_000, 1, 10_000_000),
-    sqlTimeoutMs: int("SQL_TIMEOUT_MS", 30_000, 100, 3_600_000),
     adminToken,
     reconcileRpcUrl: reconcileRpcRaw ? parseUrl({ name: "RECONCILE_RPC_URL", value: reconcileRpcRaw, protocols: ["http:", "https:"] }) : undefined,
   };
+}
+
+export type ApiEnv = {
+  /** Entries the GraphQL response cache keeps; 0 turns it off. */
+  graphqlCacheMaxEntries: number;
+  /** Memory the GraphQL response cache may use, in bytes. */
+  graphqlCacheMaxBytes: number;
+  /** How long one SQL-over-HTTP query may run before the API answers 504 and, on PostgreSQL,
+   * cancels it (and Ponder's retries of it). */
+  sqlTimeoutMs: number;
+};
+
+/** Reads and validates the API's settings. Throws a ConfigError naming the bad variable. */
+export function loadApiEnv(params: Pick<LoadEnvParameters, "env"> = {}): ApiEnv {
+  const get = getter(params.env ?? process.env);
+  const entriesRaw = get("GRAPHQL_CACHE_MAX_ENTRIES");
+  const mbRaw = get("GRAPHQL_CACHE_MAX_MB");
+  const entries = entriesRaw === undefined ? 10_000 : parseInteger({ name: "GRAPHQL_CACHE_MAX_ENTRIES", value: entriesRaw, min: 0, max: 10_000_000 });
+  const mb = mbRaw === undefined ? 64 : parseInteger({ name: "GRAPHQL_CACHE_MAX_MB", value: mbRaw, min: 1, max: 65_536 });
+  const sqlTimeoutRaw = get("SQL_TIMEOUT_MS");
+  const sqlTimeoutMs = sqlTimeoutRaw === undefined ? 30_000 : parseInteger({ name: "SQL_TIMEOUT_MS", value: sqlTimeoutRaw, min: 100, max: 3_600_000 });
+  return { graphqlCacheMaxEntries: entries, graphqlCacheMaxBytes: mb * 1024 * 1024, sqlTimeoutMs };
 }

@@ -27,7 +27,6 @@ describe("loadOpsEnv", () => {
       reconcilePageSize: 1_000,
       reconcileBatchSize: 500,
       reconcileLogRange: 50_000,
-      sqlTimeoutMs: 30_000,
       adminToken: undefined,
       reconcileRpcUrl: undefined,
     });
@@ -49,7 +48,6 @@ describe("loadOpsEnv", () => {
     [{ ADMIN_TOKEN: "short" }, "ADMIN_TOKEN must be at least 16 characters long (use `openssl rand -hex 32`)."],
     [{ RECONCILE_RPC_URL: "ws://node:8546" }, 'RECONCILE_RPC_URL must use http: or https:, got "ws://node:8546".'],
     [{ FINALITY_BLOCKS: "0" }, "FINALITY_BLOCKS must be between 1 and 100000, got 0."],
-    [{ SQL_TIMEOUT_MS: "5" }, "SQL_TIMEOUT_MS must be between 100 and 3600000, got 5."],
   ])("%j is refused with a clear error", (env, message) => {
     expect(() => loadOpsEnv({ env })).toThrow(new ConfigError(message));
   });

@@ -1,9 +1,10 @@
 import { db } from "ponder:api";
 import schema from "ponder:schema";
 import { Hono } from "hono";
-import { client, graphql } from "ponder";
-import { loadEnv, loadOpsEnv } from "../env";
+import { client, graphql, sql } from "ponder";
+import { loadApiEnv, loadEnv } from "../env";
 import { createOpsApp, servedSchema } from "./ops";
+import { responseCache } from "./response-cache";
 import { runawayCanceller, sqlGuard } from "./sql-guard";
 
 /** Limits that keep one GraphQL request from monopolising the server. The page size cap
@@ -21,13 +22,28 @@ app.route("/", createOpsApp());
 
 // Read-only SQL over HTTP for analysts and @ponder/client; internal tables are refused, and a
 // query gets SQL_TIMEOUT_MS (on PostgreSQL it is then cancelled in the database too).
+const apiEnv = loadApiEnv();
 const { databaseUrl } = loadEnv();
-const { sqlTimeoutMs } = loadOpsEnv();
 app.use(
   "/sql/*",
-  sqlGuard({ timeoutMs: sqlTimeoutMs, cancel: databaseUrl ? runawayCanceller({ databaseUrl, schema: servedSchema() }) : undefined }),
+  sqlGuard({ timeoutMs: apiEnv.sqlTimeoutMs, cancel: databaseUrl ? runawayCanceller({ databaseUrl, schema: servedSchema() }) : undefined }),
 );
 app.use("/sql/*", client({ db, schema }));
+
+/** The database's snapshot: it changes with every commit, so equal tokens mean equal data
+ * (see ./response-cache.ts). */
+async function readSnapshot(): Promise<string> {
+  const result = (await db.execute(sql`SELECT pg_current_snapshot()::text AS snapshot`)) as unknown as { rows: { snapshot: string }[] };
+  const snapshot = result.rows[0]?.snapshot;
+  if (typeof snapshot !== "string") throw new Error("pg_current_snapshot() returned no row.");
+  return snapshot;
+}
+
+if (apiEnv.graphqlCacheMaxEntries > 0) {
+  const cache = responseCache({ readVersion: readSnapshot, maxEntries: apiEnv.graphqlCacheMaxEntries, maxBytes: apiEnv.graphqlCacheMaxBytes });
+  app.use("/graphql", cache);
+  app.use("/", cache);
+}
 
 // GraphQL for the frontend; GET serves GraphiQL.
 app.use("/graphql", graphql({ db, schema }, graphqlLimits));
