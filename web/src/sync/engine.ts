@@ -160,6 +160,33 @@ export function compareWithIndexed(params: ActionParams, account: Address, row: 
   return out;
 }
 
+/** Indexed rows grouped by lowercase transaction hash; built once per reconciliation pass. */
+export function indexRowsByHash(params: { rows: readonly IndexedRow[] }): Map<Hash, IndexedRow[]> {
+  const byHash = new Map<Hash, IndexedRow[]>();
+  for (const row of params.rows) {
+    const key = row.transactionHash.toLowerCase() as Hash;
+    const list = byHash.get(key);
+    if (list) list.push(row);
+    else byHash.set(key, [row]);
+  }
+  return byHash;
+}
+
+/** The indexed row of an action: under any of its hashes (oldest first), of the action's kind,
+ * with the action's log index when both sides know one. One Map lookup per hash. */
+export function findIndexedRow(params: { action: Action; byHash: ReadonlyMap<Hash, readonly IndexedRow[]> }): IndexedRow | undefined {
+  const { action, byHash } = params;
+  for (const hash of action.hashes) {
+    const match = byHash
+      .get(hash.toLowerCase() as Hash)
+      ?.find(
+        (row) => row.kind === action.params.kind && (action.logIndex === undefined || row.logIndex === undefined || row.logIndex === action.logIndex),
+      );
+    if (match) return match;
+  }
+  return undefined;
+}
+
 export class SyncEngine {
   readonly store: ActionStore;
   private readonly chain: ChainPort;
@@ -555,25 +582,12 @@ export class SyncEngine {
       this.setHealth({ indexerOnline: false, lastError: errorMessage(error) });
       return;
     }
-    const byHash = new Map<Hash, IndexedRow[]>();
-    for (const row of rows) {
-      const key = row.transactionHash.toLowerCase() as Hash;
-      const list = byHash.get(key);
-      if (list) list.push(row);
-      else byHash.set(key, [row]);
-    }
+    const byHash = indexRowsByHash({ rows });
     const indexedBlock = this.healthState.indexedBlock;
     for (const stale of watched) {
       const action = this.store.get(stale.id);
       if (!action || !this.isWatched(action)) continue;
-      let match: IndexedRow | undefined;
-      for (const hash of action.hashes) {
-        const candidates = byHash.get(hash.toLowerCase() as Hash);
-        match = candidates?.find(
-          (row) => row.kind === action.params.kind && (action.logIndex === undefined || row.logIndex === undefined || row.logIndex === action.logIndex),
-        );
-        if (match) break;
-      }
+      const match = findIndexedRow({ action, byHash });
       if (match) {
         if (action.status !== "reconciled" || action.hash?.toLowerCase() !== match.transactionHash.toLowerCase()) {
           const discrepancies = compareWithIndexed(action.params, action.account, match);
