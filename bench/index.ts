@@ -30,7 +30,7 @@ const SIZES = {
     reads: { contributions: 100_000, perBlock: 1_000, chamas: 10_000, contributors: 20_000, payoutEvery: 100 },
     realtimeSamples: 200,
     readSeconds: 10,
-    reconcile: { pending: 10_000, indexed: 100_000 },
+    reconcile: { pending: 10_000, indexed: 100_000, enginePass: { pending: 1_000, indexed: 10_000 } },
   },
   quick: {
     dense: { contributions: 5_000, perBlock: 500, chamas: 100, contributors: 1_000, payoutEvery: 100 },
@@ -38,11 +38,11 @@ const SIZES = {
     reads: { contributions: 2_000, perBlock: 1_000, chamas: 200, contributors: 500, payoutEvery: 100 },
     realtimeSamples: 30,
     readSeconds: 2,
-    reconcile: { pending: 2_000, indexed: 20_000 },
+    reconcile: { pending: 2_000, indexed: 20_000, enginePass: { pending: 500, indexed: 5_000 } },
   },
 } satisfies Record<
   string,
-  { dense: ChainSpec; sparse: ChainSpec; reads: ChainSpec; realtimeSamples: number; readSeconds: number; reconcile: { pending: number; indexed: number } }
+  { dense: ChainSpec; sparse: ChainSpec; reads: ChainSpec; realtimeSamples: number; readSeconds: number; reconcile: { pending: number; indexed: number; enginePass: { pending: number; indexed: number } } }
 >;
 
 const BENCHES = ["backfill", "realtime", "reads", "reconcile"] as const;
@@ -135,7 +135,7 @@ async function main() {
       reads.push(...(await runReads({ chain, postgresUrl: postgres.url, concurrency: 50, seconds: sizes.readSeconds, env: args.env, log })));
     }
     if (args.only.includes("reconcile")) {
-      reconcileResult = runReconcile({ ...sizes.reconcile, log });
+      reconcileResult = await runReconcile({ ...sizes.reconcile, log });
     }
   } finally {
     process.off("SIGINT", onSignal);
@@ -202,11 +202,13 @@ async function main() {
     log("");
   }
   if (reconcileResult) {
+    const pass = reconcileResult.enginePass;
     log(table([
-      ["reconcile", "pending", "indexed", "Map ms", "naive ms", "speed-up"],
-      ["", reconcileResult.pending, reconcileResult.indexed, reconcileResult.ms, reconcileResult.naiveMs, ratio(reconcileResult.naiveMs, reconcileResult.ms)],
+      ["reconcile", "pending", "indexed", "ms", "naive ms", "speed-up"],
+      ["engine matching", reconcileResult.pending, reconcileResult.indexed, reconcileResult.ms, reconcileResult.naiveMs, ratio(reconcileResult.naiveMs, reconcileResult.ms)],
+      ["engine pass (with store writes)", pass.pending, pass.indexed, pass.ms, "", ""],
     ]));
-    log(`target < 50 ms: ${mark(reconcileResult.ms < 50)}`);
+    log(`target < 50 ms (matching): ${mark(reconcileResult.ms < 50)}`);
     log("");
   }
   log(`load average ${loadStart.join(" ")} -> ${loadEnd.join(" ")}; ${((Date.now() - started) / 1000).toFixed(0)} s in all; wrote ${path.relative(projectRoot, file)}`);
