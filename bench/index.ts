@@ -159,6 +159,7 @@ async function main() {
           graphqlP95Ms: realtime.graphqlP95Ms,
           graphqlP99Ms: realtime.graphqlP99Ms,
           clientP50Ms: realtime.clientP50Ms,
+          clientP95Ms: realtime.clientP95Ms,
           clientP99Ms: realtime.clientP99Ms,
           referenceP50Ms: realtime.referenceP50Ms,
         }
@@ -189,8 +190,9 @@ async function main() {
     log(table([
       ["realtime", "samples", "p50 ms", "p95 ms", "p99 ms", "30 s poll p50 ms", "p50 ratio", "30 s poll p99 ms"],
       ["GraphQL", realtime.samples, realtime.graphqlP50Ms, realtime.graphqlP95Ms, realtime.graphqlP99Ms, realtime.referenceP50Ms, ratio(realtime.graphqlP50Ms, realtime.referenceP50Ms), realtime.referenceP99Ms],
+      ["client store", realtime.samples, realtime.clientP50Ms, realtime.clientP95Ms, realtime.clientP99Ms, realtime.referenceP50Ms, ratio(realtime.clientP50Ms, realtime.referenceP50Ms), realtime.referenceP99Ms],
     ]));
-    log(`target p50 <= 150 ms and p99 <= 500 ms: ${mark(realtime.graphqlP50Ms <= 150 && realtime.graphqlP99Ms <= 500)}; client store: not measured (web/src/sync is not in this branch)`);
+    log(`target GraphQL p50 <= 150 ms and p99 <= 500 ms: ${mark(realtime.graphqlP50Ms <= 150 && realtime.graphqlP99Ms <= 500)}; client store p50 <= 300 ms: ${mark(realtime.clientP50Ms <= 300)}`);
     log("");
   }
   if (reads.length > 0) {
