@@ -570,7 +570,10 @@ export class SyncEngine {
     return indexed === undefined || action.blockNumber === undefined || indexed < action.blockNumber + this.finalityBlocks;
   }
 
-  /** Matches watched actions to indexed rows by hash and log index: one Map, one pass. */
+  /**
+   * Matches watched actions to indexed rows by hash and log index: one Map, one pass, and all
+   * its status changes written to the store as one update (one save, one notification).
+   */
   private async reconcile(): Promise<void> {
     const watched = this.mine().filter((a) => this.isWatched(a));
     if (watched.length === 0) return;
@@ -584,21 +587,28 @@ export class SyncEngine {
     }
     const byHash = indexRowsByHash({ rows });
     const indexedBlock = this.healthState.indexedBlock;
+    const patches: { id: string; patch: Partial<Action> }[] = [];
+    const demoted: string[] = [];
     for (const stale of watched) {
+      // Read again: receipts and replacements may have landed during the fetch.
       const action = this.store.get(stale.id);
       if (!action || !this.isWatched(action)) continue;
       const match = findIndexedRow({ action, byHash });
       if (match) {
-        if (action.status !== "reconciled" || action.hash?.toLowerCase() !== match.transactionHash.toLowerCase()) {
+        const matchHash = match.transactionHash.toLowerCase();
+        if (action.status !== "reconciled" || action.hash?.toLowerCase() !== matchHash) {
           const discrepancies = compareWithIndexed(action.params, action.account, match);
-          this.store.update(action.id, {
-            status: "reconciled",
-            hash: action.hashes.find((h) => h.toLowerCase() === match.transactionHash.toLowerCase()) ?? match.transactionHash,
-            blockNumber: match.blockNumber,
-            logIndex: match.logIndex ?? action.logIndex,
-            indexed: { chamaId: match.chamaId, amount: match.amount, account: match.account, name: match.name },
-            discrepancies: discrepancies.length > 0 ? discrepancies : undefined,
-            error: undefined,
+          patches.push({
+            id: action.id,
+            patch: {
+              status: "reconciled",
+              hash: action.hashes.find((h) => h.toLowerCase() === matchHash) ?? match.transactionHash,
+              blockNumber: match.blockNumber,
+              logIndex: match.logIndex ?? action.logIndex,
+              indexed: { chamaId: match.chamaId, amount: match.amount, account: match.account, name: match.name },
+              discrepancies: discrepancies.length > 0 ? discrepancies : undefined,
+              error: undefined,
+            },
           });
         }
         continue;
@@ -610,16 +620,15 @@ export class SyncEngine {
         indexedBlock >= action.blockNumber;
       if (action.status === "reconciled" || receiptIndexed) {
         // Its block was indexed and its row is gone (or never came): a reorg took it out.
-        this.store.update(action.id, {
-          status: "pending",
-          reorged: true,
-          sentAt: this.clock.now(),
-          blockNumber: undefined,
-          logIndex: undefined,
+        patches.push({
+          id: action.id,
+          patch: { status: "pending", reorged: true, sentAt: this.clock.now(), blockNumber: undefined, logIndex: undefined },
         });
-        void this.afterReorg(action.id);
+        demoted.push(action.id);
       }
     }
+    this.store.updateMany(patches);
+    for (const id of demoted) void this.afterReorg(id);
   }
 
   /** After a demotion: follow the transaction if the node still knows it; else the nonce says
@@ -651,21 +660,26 @@ export class SyncEngine {
     this.timeoutHandle = undefined;
     const now = this.clock.now();
     let next: number | undefined;
+    const timedOut: { id: string; patch: Partial<Action> }[] = [];
     for (const action of this.mine()) {
       if (action.status !== "pending" || action.sentAt === undefined) continue;
       const deadline = action.sentAt + this.timeoutMs;
       if (deadline <= now) {
-        this.store.update(action.id, {
-          status: "failed",
-          error: {
-            reason: "timeout",
-            message: `timed out after ${Math.round(this.timeoutMs / 1000)} s without a receipt; retry reuses nonce ${action.nonce}`,
+        timedOut.push({
+          id: action.id,
+          patch: {
+            status: "failed",
+            error: {
+              reason: "timeout",
+              message: `timed out after ${Math.round(this.timeoutMs / 1000)} s without a receipt; retry reuses nonce ${action.nonce}`,
+            },
           },
         });
       } else if (next === undefined || deadline < next) {
         next = deadline;
       }
     }
+    this.store.updateMany(timedOut);
     if (next !== undefined && this.started) {
       this.timeoutHandle = this.clock.setTimeout(() => {
         this.timeoutHandle = undefined;
