@@ -83,9 +83,11 @@ function makeData(params: { pending: number; indexed: number; now: number }): { 
   return { rows, actions };
 }
 
-/** The engine's matching, as one pass runs it: the rows grouped once, one lookup per action. */
+/** The engine's matching, as one pass runs it: the rows of the actions' transactions grouped
+ * once, one lookup per action. */
 function matchWithEngine(params: { actions: readonly Action[]; rows: readonly IndexedRow[] }): (IndexedRow | undefined)[] {
-  const byHash = indexRowsByHash({ rows: params.rows });
+  const hashes = new Set(params.actions.flatMap((action) => action.hashes.map((hash) => hash.toLowerCase())));
+  const byHash = indexRowsByHash({ rows: params.rows, hashes });
   return params.actions.map((action) => findIndexedRow({ action, byHash }));
 }
 

@@ -66,6 +66,22 @@ describe("reconcile: the engine's matching and the naive reference", () => {
     for (const a of actions) expect(findIndexedRowNaive({ action: a, rows }), a.id).toBe(engine(a));
   });
 
+  test("grouping only the actions' transactions leaves out the other rows and matches the same", () => {
+    const hashes = new Set(actions.flatMap((a) => a.hashes.map((hash) => hash.toLowerCase())));
+    const byHash = indexRowsByHash({ rows: [...rows, row(40), row(41)], hashes });
+    expect([...byHash.keys()].sort()).toEqual([h(1), h(2), h(3), h(4), h(5)]);
+    for (const a of actions) expect(findIndexedRow({ action: a, byHash }), a.id).toBe(engine(a));
+  });
+
+  test("the filter takes a row whatever the case of its hash", () => {
+    const upper = row(70, { transactionHash: `0x${"C0FFEE".repeat(10)}ABCD` });
+    const other = row(71, { transactionHash: `0x${"c0ffee".repeat(10)}abce` });
+    const wanted = upper.transactionHash.toLowerCase() as Hash;
+    const byHash = indexRowsByHash({ rows: [other, upper, row(1)], hashes: new Set([wanted]) });
+    expect([...byHash.entries()]).toEqual([[wanted, [upper]]]);
+    expect(findIndexedRow({ action: action("mixed case", [wanted]), byHash })).toBe(upper);
+  });
+
   test("handles empty inputs", () => {
     expect(findIndexedRow({ action: actions[0]!, byHash: indexRowsByHash({ rows: [] }) })).toBeUndefined();
     expect(findIndexedRowNaive({ action: action("no hashes", []), rows })).toBeUndefined();
