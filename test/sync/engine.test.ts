@@ -4,7 +4,7 @@
  * offline drafts and reloads.
  */
 import type { Address } from "viem";
-import { beforeEach, describe, expect, test } from "vitest";
+import { beforeEach, describe, expect, test, vi } from "vitest";
 import { NonceUsedError, SyncEngine, UnreachableError, memoryLock } from "../../web/src/sync/engine";
 import { ActionStore, type KeyValueStorage, memoryStorage } from "../../web/src/sync/store";
 import type { Action, ActionParams, IndexedRow } from "../../web/src/sync/types";
@@ -163,6 +163,82 @@ describe("happy path", () => {
     expect(engine.store.list().every((a) => a.status === "reconciled" && a.indexed?.amount === 1n)).toBe(true);
     expect(indexer.fetches.length).toBeGreaterThanOrEqual(1);
     expect(indexer.fetches[0]).toHaveLength(50);
+  });
+});
+
+describe("one store update per pass", () => {
+  test("a pass that reconciles many actions saves once, tells subscribers once, and counts discrepancies", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const drafts = Array.from({ length: 20 }, () => engine.submit({ account: ALICE, params: STACK }));
+    await settle();
+    for (const d of drafts) {
+      const a = engine.store.get(d.id)!;
+      chain.mine({ hash: a.hash!, account: ALICE, nonce: a.nonce!, logIndex: 1 });
+    }
+    await settle();
+    expect(engine.store.list().every((a) => a.status === "confirmed")).toBe(true);
+    // Chain wins for the first: its row says 1 wei.
+    indexer.rows = drafts.map((d, i) => rowFor(engine.store.get(d.id)!, { logIndex: 1, ...(i === 0 ? { amount: 1n } : {}) }));
+    const setItem = vi.spyOn(storage, "setItem");
+    let notified = 0;
+    engine.store.subscribe(() => notified++);
+
+    indexer.push(chain.head);
+    await settle();
+
+    expect(engine.store.list().map((a) => a.status)).toEqual(drafts.map(() => "reconciled"));
+    expect(engine.store.get(drafts[0]!.id)?.discrepancies).toEqual([{ field: "amount", expected: STACK.amount.toString(), actual: "1" }]);
+    expect(engine.health()).toMatchObject({ pending: 0, discrepancies: 1 });
+    // One write: one `storage` event for every other tab, which reads all twenty from it.
+    expect(setItem).toHaveBeenCalledTimes(1);
+    expect(notified).toBe(1);
+    expect(new ActionStore({ storage, now: clock.now }).list()).toEqual(engine.store.list());
+  });
+
+  test("a row that arrives and a row that vanishes in the same pass: one save, and the demoted action is followed again", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const first = await sendStack(engine);
+    chain.mine({ hash: first.hash!, account: ALICE, nonce: 0 });
+    await settle();
+    indexer.rows = [rowFor(engine.store.get(first.id)!)];
+    indexer.push(chain.head);
+    await settle();
+    expect(engine.store.get(first.id)?.status).toBe("reconciled");
+    const second = await sendStack(engine);
+    chain.mine({ hash: second.hash!, account: ALICE, nonce: 1 });
+    await settle();
+    expect(engine.store.get(second.id)?.status).toBe("confirmed");
+    expect(chain.isWatched(first.hash!)).toBe(false);
+
+    // The first one's row is gone (its transaction is back in the node's pool); the second's came.
+    chain.reorg({ hashes: [first.hash!], account: ALICE, nonceAfter: 0, keep: true });
+    indexer.rows = [rowFor(engine.store.get(second.id)!)];
+    const setItem = vi.spyOn(storage, "setItem");
+    indexer.push(chain.head);
+    await settle();
+
+    expect(engine.store.get(first.id)).toMatchObject({ status: "pending", reorged: true, blockNumber: undefined });
+    expect(engine.store.get(second.id)?.status).toBe("reconciled");
+    expect(setItem).toHaveBeenCalledTimes(1);
+    expect(chain.isWatched(first.hash!)).toBe(true);
+    expect(engine.health().pending).toBe(1);
+    expect(chain.sent).toHaveLength(2);
+  });
+
+  test("actions timing out together fail in one save", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const drafts = Array.from({ length: 3 }, () => engine.submit({ account: ALICE, params: STACK }));
+    await settle();
+    expect(drafts.map((d) => engine.store.get(d.id)?.status)).toEqual(["pending", "pending", "pending"]);
+    const setItem = vi.spyOn(storage, "setItem");
+    clock.advance(10 * 60 * 1000);
+    await settle();
+    expect(drafts.map((d) => engine.store.get(d.id)?.error?.reason)).toEqual(["timeout", "timeout", "timeout"]);
+    expect(setItem).toHaveBeenCalledTimes(1);
+    expect(engine.health()).toMatchObject({ pending: 0, failed: 3 });
   });
 });
 

@@ -1,5 +1,5 @@
 /** The action store: exact bigints through storage, the age limit, and tabs sharing storage. */
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { ActionStore, DEFAULT_MAX_AGE_MS, deserializeActions, memoryStorage, serializeActions } from "../../web/src/sync/store";
 import type { Action } from "../../web/src/sync/types";
 
@@ -62,6 +62,58 @@ describe("ActionStore", () => {
     expect(store.list()).toBe(first);
     store.update("x", { status: "pending" });
     expect(store.list()).not.toBe(first);
+  });
+
+  test("updateMany applies every patch as one change: one save, one sort, one notification", () => {
+    const storage = memoryStorage();
+    let now = NOW;
+    const store = new ActionStore({ storage, now: () => now });
+    for (const id of ["a", "b", "c"]) store.put(action({ id, updatedAt: id === "b" ? NOW + 50 : NOW }));
+    const other = new ActionStore({ storage, now: () => now });
+    const setItem = vi.spyOn(storage, "setItem");
+    let notified = 0;
+    store.subscribe(() => notified++);
+    const listBefore = store.list();
+    now += 10;
+
+    const out = store.updateMany([
+      { id: "a", patch: { status: "pending" } },
+      { id: "b", patch: { status: "pending" } },
+      // A second patch for one id applies on top of the first.
+      { id: "a", patch: { hashes: ["0x01"] } },
+    ]);
+
+    expect(setItem).toHaveBeenCalledTimes(1);
+    expect(notified).toBe(1);
+    expect(store.list()).not.toBe(listBefore);
+    expect(store.list().map((a) => a.id)).toEqual(["a", "b", "c"]);
+    // Stamped as update() stamps: the clock, or one past the previous stamp if that is later.
+    expect(store.get("a")).toMatchObject({ status: "pending", hashes: ["0x01"], updatedAt: NOW + 11 });
+    expect(store.get("b")).toMatchObject({ status: "pending", updatedAt: NOW + 51 });
+    expect(store.get("c")).toMatchObject({ status: "draft", updatedAt: NOW });
+    expect(out.map((a) => a.id)).toEqual(["a", "b", "a"]);
+    expect(out[2]).toBe(store.get("a"));
+    // Another tab reads all of it from the one save.
+    other.reload();
+    expect(other.list()).toEqual(store.list());
+  });
+
+  test("updateMany with an unknown id changes nothing; with no patches it writes nothing", () => {
+    const storage = memoryStorage();
+    const store = new ActionStore({ storage, now: () => NOW + 10 });
+    store.put(action({ id: "a" }));
+    const saved = storage.getItem("jenga.actions.v1");
+    const setItem = vi.spyOn(storage, "setItem");
+    let notified = 0;
+    store.subscribe(() => notified++);
+
+    expect(() => store.updateMany([{ id: "a", patch: { status: "pending" } }, { id: "nope", patch: {} }])).toThrow("unknown action nope");
+    expect(store.updateMany([])).toEqual([]);
+
+    expect(setItem).not.toHaveBeenCalled();
+    expect(notified).toBe(0);
+    expect(store.get("a")?.status).toBe("draft");
+    expect(storage.getItem("jenga.actions.v1")).toBe(saved);
   });
 
   test("unreadable storage fails loudly, naming the key", () => {

