@@ -7,6 +7,9 @@
  *
  *   npm run chaos -- [--scenarios 50] [--seed 1] [--database both|pglite|postgres]
  */
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type Address, type Hash, encodeFunctionData, getAddress, numberToHex } from "viem";
@@ -99,6 +102,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   let proxy: FaultProxy | undefined;
   let indexer: Indexer | undefined;
   let fresh: Indexer | undefined;
+  /** Every indexer process of the run (restarts included), for the full logs of a divergence. */
+  const runs: Indexer[] = [];
   try {
     const { address, startBlock } = await deploy(chain);
     const actions = new Actions({ chain, address, random });
@@ -112,13 +117,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     proxy = await startFaultProxy({ target: chain.rpcUrl, random: createRandom(seed ^ 0x9e3779b9) });
     indexer = await startIndexer({ chain, address, startBlock, database, rpcUrl: proxy.url });
     const storage = indexer.storage;
+    runs.push(indexer);
 
     /** Restarts the indexer on the same storage; a restart that cannot reach the RPC through
      * the faults is retried, as a process manager would. */
     const restart = async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await startIndexer({ chain, address, startBlock, database, rpcUrl: proxy!.url, storage });
+          const next = await startIndexer({ chain, address, startBlock, database, rpcUrl: proxy!.url, storage });
+          runs.push(next);
+          return next;
         } catch (error) {
           if (attempt >= 3 || !String(error).includes("Cannot reach the JSON-RPC")) throw error;
           log(`  restart ${attempt} could not reach the RPC through the faults; retrying`);
@@ -273,6 +281,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     result.divergences += 1;
     result.divergence = error.message;
     log(`[${database}] DIVERGENCE ${error.message}`);
+    const file = join(tmpdir(), `jenga-chaos-${database}-seed${seed}-${Date.now()}.log`);
+    writeFileSync(file, runs.map((run, i) => `===== indexer run ${i + 1} of ${runs.length} =====\n${run.logs()}`).join("\n"));
+    log(`[${database}] the full logs of all ${runs.length} indexer runs: ${file}`);
   } finally {
     result.faults = proxy ? Object.values(proxy.counts()).reduce((s, c) => s + c, 0) : 0;
     await fresh?.stop();
