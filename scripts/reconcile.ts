@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { loadEnv, loadOpsEnv } from "../src/env";
-import { type ReconcileReport, postgresSnapshot, reconcile } from "../src/reconcile";
+import { type ReconcileReport, postgresSnapshot, reconcile, reconcileSettings } from "../src/reconcile";
 import { projectRoot } from "./lib/chama";
 
 export type RunReconcileParameters = { url?: string; schema?: string };
@@ -40,17 +40,7 @@ export async function runReconcile(params: RunReconcileParameters): Promise<Reco
   const schema = params.schema ?? process.env.DATABASE_SCHEMA ?? "jenga";
   const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 1 });
   try {
-    return await reconcile({
-      snapshot: postgresSnapshot(() => pool.connect()),
-      schema,
-      rpcUrl: ops.reconcileRpcUrl ?? env.rpcUrl,
-      chainId: env.chainId,
-      address: env.chamaAddress,
-      startBlock: env.startBlock,
-      pageSize: ops.reconcilePageSize,
-      batchSize: ops.reconcileBatchSize,
-      logRange: ops.reconcileLogRange,
-    });
+    return await reconcile({ snapshot: postgresSnapshot(() => pool.connect()), schema, ...reconcileSettings(env, ops) });
   } finally {
     await pool.end();
   }

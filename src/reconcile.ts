@@ -13,6 +13,7 @@
  */
 import { type Address, type Hex, createPublicClient, getAddress, http } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
+import type { Env, OpsEnv } from "./env";
 
 export type Row = Record<string, unknown>;
 /** Runs one SQL statement and returns its rows. The reconciler inlines only values it has
@@ -72,6 +73,21 @@ export type ReconcileParameters = {
   maxDiscrepancies?: number;
   rpcTimeoutMs?: number;
 };
+
+/** Everything but the snapshot and schema, from the configuration: the chain and contract the
+ * indexer uses, the RPC the reconciler trusts (RECONCILE_RPC_URL, else the indexer's) and the
+ * RECONCILE_* sizes. */
+export function reconcileSettings(env: Env, ops: OpsEnv): Omit<ReconcileParameters, "snapshot" | "schema"> {
+  return {
+    rpcUrl: ops.reconcileRpcUrl ?? env.rpcUrl,
+    chainId: env.chainId,
+    address: env.chamaAddress,
+    startBlock: env.startBlock,
+    pageSize: ops.reconcilePageSize,
+    batchSize: ops.reconcileBatchSize,
+    logRange: ops.reconcileLogRange,
+  };
+}
 
 const DECIMAL = /^\d+$/;
 const HEX = /^0x[0-9a-fA-F]*$/;

@@ -15,7 +15,7 @@ import { type Anvil, startAnvil } from "../scripts/lib/anvil";
 import type { SyncHealth } from "../src/health";
 import type { ReconcileReport } from "../src/reconcile";
 import { chainFor, clientsFor, deployChama, devAccounts, projectRoot } from "../scripts/lib/chama";
-import { spawnPonder } from "../scripts/lib/ponder";
+import { spawnPonder, waitForPonderHealth } from "../scripts/lib/ponder";
 import { getFreePort } from "../scripts/lib/ports";
 import { stopProcess, waitFor, waitForExit } from "../scripts/lib/processes";
 
@@ -246,16 +246,8 @@ export async function startIndexer(params: {
   };
 
   try {
-    await waitFor({
-      what: "the indexer's HTTP server",
-      // A restart after a crash waits for the dead run's schema lock to expire (up to 25 s).
-      timeoutMs: 90_000,
-      intervalMs: 100,
-      check: async () => {
-        exitedEarly();
-        return (await fetch(`${url}/health`)).ok ? true : undefined;
-      },
-    });
+    // A restart after a crash waits for the dead run's schema lock to expire (up to 25 s).
+    await waitForPonderHealth({ url, what: "the indexer's HTTP server", exitedEarly, timeoutMs: 90_000, intervalMs: 100 });
   } catch (error) {
     await stop();
     throw error;
@@ -345,14 +337,14 @@ export async function startReplica(params: { schema: string; env: Record<string,
   const port = await getFreePort();
   const { child, output } = spawnScript({ name: "serve", args: ["--port", String(port), "--hostname", "127.0.0.1", "--schema", params.schema], env: params.env });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor({
+  await waitForPonderHealth({
+    url,
     what: `the replica on ${url}`,
+    exitedEarly: () => {
+      if (child.exitCode !== null) throw new Error(`replica exited with code ${child.exitCode}: ${JSON.stringify(output())}`);
+    },
     timeoutMs: 60_000,
     intervalMs: 100,
-    check: async () => {
-      if (child.exitCode !== null) throw new Error(`replica exited with code ${child.exitCode}: ${JSON.stringify(output())}`);
-      return (await fetch(`${url}/health`)).ok ? true : undefined;
-    },
   });
   return { url, output, stop: () => stopProcess(child, { graceMs: 5_000 }) };
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Address } from "viem";
-import { spawnPonder } from "../../scripts/lib/ponder";
+import { spawnPonder, waitForPonderHealth } from "../../scripts/lib/ponder";
 import { getFreePort } from "../../scripts/lib/ports";
 import { stopProcess, waitFor } from "../../scripts/lib/processes";
 import { sampleRss } from "./rss";
@@ -81,15 +81,7 @@ export async function startBenchIndexer(params: {
     return status.anvil?.block?.number;
   };
   try {
-    await waitFor({
-      what: "the indexer's HTTP server",
-      timeoutMs: 60_000,
-      intervalMs: 20,
-      check: async () => {
-        exitedEarly();
-        return (await fetch(`${url}/health`)).ok ? true : undefined;
-      },
-    });
+    await waitForPonderHealth({ url, what: "the indexer's HTTP server", exitedEarly, timeoutMs: 60_000, intervalMs: 20 });
   } catch (error) {
     await stop();
     throw error;

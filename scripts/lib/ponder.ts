@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { indexerNodeOptions } from "../../src/env";
 import { projectRoot } from "./chama";
+import { waitFor } from "./processes";
 
 /** Path of the ponder CLI entry point (a direct dependency, so in the project's node_modules). */
 export function ponderBin(): string {
@@ -23,5 +24,19 @@ export function spawnPonder(params: {
     cwd: projectRoot,
     env: { ...env, NODE_OPTIONS: indexerNodeOptions({ env }) },
     stdio: params.stdio === "pipe" ? ["ignore", "pipe", "pipe"] : "inherit",
+  });
+}
+
+/** Waits until a Ponder process (`start`, `serve`) answers /health at `url`; `exitedEarly`
+ * throws when the process is gone, so a crash fails at once instead of at the timeout. */
+export async function waitForPonderHealth(params: { url: string; what: string; exitedEarly: () => void; timeoutMs: number; intervalMs: number }): Promise<void> {
+  await waitFor({
+    what: params.what,
+    timeoutMs: params.timeoutMs,
+    intervalMs: params.intervalMs,
+    check: async () => {
+      params.exitedEarly();
+      return (await fetch(`${params.url}/health`)).ok ? true : undefined;
+    },
   });
 }

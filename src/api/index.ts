@@ -17,16 +17,21 @@ export const graphqlLimits = {
 
 const app = new Hono();
 
+const env = loadEnv();
+const apiEnv = loadApiEnv();
+const indexSchema = servedSchema();
+
 // Operators: /sync-health (+ /sync-health/metrics) and POST /reconcile.
-app.route("/", createOpsApp());
+app.route("/", createOpsApp({ env, schema: indexSchema }));
 
 // Read-only SQL over HTTP for analysts and @ponder/client; internal tables are refused, and a
 // query gets SQL_TIMEOUT_MS (on PostgreSQL it is then cancelled in the database too).
-const apiEnv = loadApiEnv();
-const { databaseUrl } = loadEnv();
 app.use(
   "/sql/*",
-  sqlGuard({ timeoutMs: apiEnv.sqlTimeoutMs, cancel: databaseUrl ? runawayCanceller({ databaseUrl, schema: servedSchema() }) : undefined }),
+  sqlGuard({
+    timeoutMs: apiEnv.sqlTimeoutMs,
+    cancel: env.databaseUrl ? runawayCanceller({ databaseUrl: env.databaseUrl, schema: indexSchema }) : undefined,
+  }),
 );
 app.use("/sql/*", client({ db, schema }));
 

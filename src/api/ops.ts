@@ -11,9 +11,9 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
-import { loadEnv, loadOpsEnv } from "../env";
+import { type Env, loadOpsEnv } from "../env";
 import { HealthMonitor, type IndexState, healthMetrics } from "../health";
-import { type Query, type Snapshot, type SqlClient, pgliteSnapshot, postgresSnapshot, readCheckpoint, reconcile } from "../reconcile";
+import { type Query, type Snapshot, type SqlClient, pgliteSnapshot, postgresSnapshot, readCheckpoint, reconcile, reconcileSettings } from "../reconcile";
 
 type PonderDatabase = {
   driver:
@@ -71,10 +71,9 @@ function bearerMatches(header: string | undefined, token: string | undefined): b
 
 /** Builds the sub-app and starts its background sampler (and periodic reconciliation when
  * RECONCILE_ENABLED=true). */
-export function createOpsApp() {
-  const env = loadEnv();
+export function createOpsApp(params: { env: Env; schema: string }) {
+  const { env, schema } = params;
   const ops = loadOpsEnv();
-  const schema = servedSchema();
   const db = access();
 
   const monitor = new HealthMonitor({
@@ -82,18 +81,7 @@ export function createOpsApp() {
     rpcUrl: env.rpcUrl,
     startBlock: env.startBlock,
     readIndex: () => readIndexState({ query: db.query, schema, chainId: env.chainId }),
-    reconcile: () =>
-      reconcile({
-        snapshot: db.snapshot,
-        schema,
-        rpcUrl: ops.reconcileRpcUrl ?? env.rpcUrl,
-        chainId: env.chainId,
-        address: env.chamaAddress,
-        startBlock: env.startBlock,
-        pageSize: ops.reconcilePageSize,
-        batchSize: ops.reconcileBatchSize,
-        logRange: ops.reconcileLogRange,
-      }),
+    reconcile: () => reconcile({ snapshot: db.snapshot, schema, ...reconcileSettings(env, ops) }),
   }).start();
 
   const app = new Hono();
