@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { type Address, type Hex, createPublicClient, getAddress, http, isAddress } from "viem";
+import { DatabaseCheckError, checkChainCache, openStartupDatabase } from "../config/chain-cache";
 
 export const LOCAL_CHAIN_ID = 31337;
 export const LOCAL_RPC_URL = "http://127.0.0.1:8545";
@@ -37,6 +38,8 @@ export type Env = {
   startBlock: number;
   /** Where the address and start block came from, for error messages. */
   deploymentSource: string;
+  /** Where the start block came from: CHAMA_START_BLOCK or the deployment file. */
+  startBlockSource: string;
   databaseUrl: string | undefined;
   pgliteDirectory: string;
   pollingInterval: number;
@@ -165,6 +168,7 @@ export function loadEnv(params: LoadEnvParameters = {}): Env {
   let chamaAddress: Address;
   let startBlock: number;
   let deploymentSource: string;
+  let startBlockSource: string;
   if (addressRaw) {
     if (!isAddress(addressRaw, { strict: false })) {
       throw new ConfigError(`CHAMA_ADDRESS is not a valid address: "${addressRaw}".`);
@@ -177,6 +181,7 @@ export function loadEnv(params: LoadEnvParameters = {}): Env {
     }
     startBlock = parseInteger({ name: "CHAMA_START_BLOCK", value: startBlockRaw, min: 0 });
     deploymentSource = "CHAMA_ADDRESS";
+    startBlockSource = "CHAMA_START_BLOCK";
   } else {
     const deployment = readDeployment({ root, chainId });
     if (!deployment) {
@@ -190,6 +195,7 @@ export function loadEnv(params: LoadEnvParameters = {}): Env {
       ? parseInteger({ name: "CHAMA_START_BLOCK", value: startBlockRaw, min: 0 })
       : deployment.startBlock;
     deploymentSource = path.relative(root, deploymentPath({ root, chainId }));
+    startBlockSource = startBlockRaw ? "CHAMA_START_BLOCK" : deploymentSource;
   }
 
   const databaseUrlRaw = get("DATABASE_URL");
@@ -217,6 +223,7 @@ export function loadEnv(params: LoadEnvParameters = {}): Env {
     chamaAddress,
     startBlock,
     deploymentSource,
+    startBlockSource,
     databaseUrl,
     pgliteDirectory: get("PGLITE_DIRECTORY") ?? path.join(root, ".ponder", "pglite"),
     pollingInterval,
@@ -272,9 +279,17 @@ export async function assertChain(env: ChainEnv, options: { timeoutMs?: number }
   return client;
 }
 
-/** Checks the chain (see assertChain) and that the Chama contract is at the configured
- * address. Throws a ConfigError that names the fix. */
-export async function preflight(env: Env, options: { timeoutMs?: number } = {}): Promise<void> {
+/** Set once this process has checked the database: `ponder dev` executes the config again on
+ * every edit, while its own connection to the database is open. A global, as the config's
+ * modules are executed afresh each time. */
+const DATABASE_CHECKED = Symbol.for("jenga.preflight.databaseChecked");
+const processState = globalThis as { [DATABASE_CHECKED]?: boolean };
+
+/** The indexer's start-up checks, before Ponder boots: the chain (see assertChain), the Chama
+ * contract at the configured address, the database reachable, and Ponder's sync cache still
+ * matching the chain (a reset chain's cache is dropped, see config/chain-cache.ts). Throws a
+ * ConfigError that names the fix. */
+export async function preflight(env: Env, options: { timeoutMs?: number; log?: (line: string) => void } = {}): Promise<void> {
   const client = await assertChain(env, options);
   const code = await client.getCode({ address: env.chamaAddress });
   if (!code || code === "0x") {
@@ -285,6 +300,25 @@ export async function preflight(env: Env, options: { timeoutMs?: number } = {}):
           : "Check CHAMA_ADDRESS and CHAIN_ID."),
     );
   }
+
+  if (processState[DATABASE_CHECKED]) return;
+  let database: Awaited<ReturnType<typeof openStartupDatabase>>;
+  try {
+    database = await openStartupDatabase({ databaseUrl: env.databaseUrl, pgliteDirectory: env.pgliteDirectory, connectTimeoutMs: options.timeoutMs });
+  } catch (error) {
+    // No `cause`: Ponder's logger would print the cause's stack in place of this message.
+    if (error instanceof DatabaseCheckError) throw new ConfigError(error.message);
+    throw error;
+  }
+  if (database) {
+    try {
+      const result = await checkChainCache({ database, chainId: env.chainId, client });
+      if (result.status === "dropped") (options.log ?? console.warn)(result.message);
+    } finally {
+      await database.close();
+    }
+  }
+  processState[DATABASE_CHECKED] = true;
 }
 
 export type OpsEnv = {
