@@ -286,9 +286,9 @@ const DATABASE_CHECKED = Symbol.for("jenga.preflight.databaseChecked");
 const processState = globalThis as { [DATABASE_CHECKED]?: boolean };
 
 /** The indexer's start-up checks, before Ponder boots: the chain (see assertChain), the Chama
- * contract at the configured address, the database reachable, and Ponder's sync cache still
- * matching the chain (a reset chain's cache is dropped, see config/chain-cache.ts). Throws a
- * ConfigError that names the fix. */
+ * contract at the configured address, the start block not beyond the head, the database
+ * reachable, and Ponder's sync cache still matching the chain (a reset chain's cache is dropped,
+ * see config/chain-cache.ts). Throws a ConfigError that names the fix. */
 export async function preflight(env: Env, options: { timeoutMs?: number; log?: (line: string) => void } = {}): Promise<void> {
   const client = await assertChain(env, options);
   const code = await client.getCode({ address: env.chamaAddress });
@@ -298,6 +298,17 @@ export async function preflight(env: Env, options: { timeoutMs?: number; log?: (
         (env.chainId === LOCAL_CHAIN_ID
           ? "The local chain was probably restarted: run `npm run deploy`, or `npm run dev` to start afresh."
           : "Check CHAMA_ADDRESS and CHAIN_ID."),
+    );
+  }
+
+  // Ponder would retry BlockNotFoundError for the start block forever.
+  const head = await client.getBlockNumber({ cacheTime: 0 });
+  if (BigInt(env.startBlock) > head) {
+    throw new ConfigError(
+      `The start block ${env.startBlock} (from ${env.startBlockSource}) is beyond the head of chain ${env.chainId} (block ${head}). ` +
+        (env.startBlockSource === "CHAMA_START_BLOCK"
+          ? "Set CHAMA_START_BLOCK to the block the contract was deployed in."
+          : `The chain was probably restarted: run \`npm run deploy\` to write a new ${env.startBlockSource}.`),
     );
   }
 

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { projectRoot } from "../scripts/lib/chama";
 import { getFreePort } from "../scripts/lib/ports";
 import { ConfigError, indexerNodeOptions, loadEnv } from "../src/env";
-import { type Chain, deploy, runIndexerToExit, startChain } from "./helpers";
+import pg from "pg";
+import { type Chain, deploy, postgresUrl, runIndexerToExit, startChain } from "./helpers";
 
 const ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 
@@ -163,6 +164,93 @@ describe("start-up against a real chain", () => {
     expect(result.code).not.toBe(0);
     expect(result.output).toContain(`No contract at ${empty} on chain 31337 (address from CHAMA_ADDRESS).`);
     expect(result.databaseFiles).toBe(0);
+  });
+
+  test("a start block beyond the chain head stops the indexer with a clear error", async () => {
+    const head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
+    const result = await runIndexerToExit({ env: { ...baseEnv(), CHAMA_START_BLOCK: "1000000" }, timeoutMs: 30_000 });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain(
+      `The start block 1000000 (from CHAMA_START_BLOCK) is beyond the head of chain 31337 (block ${head}). Set CHAMA_START_BLOCK to the block the contract was deployed in.`,
+    );
+    expect(result.output).not.toContain("BlockNotFoundError");
+    expect(result.databaseFiles).toBe(0);
+  });
+
+  /** Connection string of the test cluster with another user or database. */
+  const clusterUrl = (change: { user?: string; database?: string }) => {
+    const url = new URL(postgresUrl());
+    if (change.user) url.username = change.user;
+    if (change.database) url.pathname = `/${change.database}`;
+    return url;
+  };
+
+  test("a DATABASE_URL that never answers stops the indexer within the connect timeout", async () => {
+    // Accepts the TCP connection and never says a word: a firewalled or wedged server.
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((socket) => sockets.push(socket));
+    const port = await getFreePort();
+    await new Promise<void>((resolve) => silent.listen(port, "127.0.0.1", resolve));
+    try {
+      const started = Date.now();
+      const result = await runIndexerToExit({ env: { ...baseEnv(), DATABASE_URL: `postgresql://ponder:secret@127.0.0.1:${port}/jenga` }, timeoutMs: 40_000 });
+      expect(result.code).toBe(1);
+      expect(result.output).toContain(
+        `Cannot connect to PostgreSQL at 127.0.0.1:${port} (DATABASE_URL postgresql://ponder@127.0.0.1:${port}/jenga) within 5000 ms: timeout expired. ` +
+          "Start PostgreSQL, or fix the host and port in DATABASE_URL (unset it to use the embedded PGlite database).",
+      );
+      expect(result.output).not.toContain("secret");
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(result.databaseFiles).toBe(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+
+  test("a DATABASE_URL with no server behind it stops the indexer with a clear error", async () => {
+    const port = await getFreePort();
+    const result = await runIndexerToExit({ env: { ...baseEnv(), DATABASE_URL: `postgresql://ponder@127.0.0.1:${port}/jenga` }, timeoutMs: 30_000 });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain(`Cannot connect to PostgreSQL at 127.0.0.1:${port} (DATABASE_URL postgresql://ponder@127.0.0.1:${port}/jenga) within 5000 ms: connect ECONNREFUSED`);
+    expect(result.databaseFiles).toBe(0);
+  });
+
+  test("a DATABASE_URL naming a missing database stops the indexer, and creates nothing", async () => {
+    const url = clusterUrl({ database: `missing_${process.pid}` });
+    const result = await runIndexerToExit({ env: { ...baseEnv(), DATABASE_URL: url.toString() }, timeoutMs: 30_000 });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain(
+      `Database "missing_${process.pid}" does not exist on ${url.host} (DATABASE_URL ${url.toString()}). ` +
+        `Create it (\`createdb missing_${process.pid}\`) or fix the database name in DATABASE_URL.`,
+    );
+    const admin = new pg.Client({ connectionString: postgresUrl() });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [`missing_${process.pid}`]);
+      expect(rows).toEqual([]);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  test("a DATABASE_URL with credentials the server refuses stops the indexer, and writes nothing", async () => {
+    // The test cluster trusts every password, so an unknown role stands in for a wrong one.
+    const url = clusterUrl({ user: "nobody_here" });
+    const result = await runIndexerToExit({ env: { ...baseEnv(), DATABASE_URL: url.toString() }, timeoutMs: 30_000 });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain(
+      `PostgreSQL at ${url.host} refused the credentials in DATABASE_URL (${url.toString()}): role "nobody_here" does not exist. ` +
+        "Fix the user and password in DATABASE_URL, or create the role (`createuser --pwprompt NAME`).",
+    );
+    const admin = new pg.Client({ connectionString: postgresUrl() });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query("SELECT nspname FROM pg_namespace WHERE nspname = 'bad_config'");
+      expect(rows).toEqual([]);
+    } finally {
+      await admin.end();
+    }
   });
 
   test("a malformed variable stops the indexer with a clear error", async () => {
