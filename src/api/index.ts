@@ -1,11 +1,13 @@
 import { db } from "ponder:api";
 import schema from "ponder:schema";
+import { getTableName, isTable } from "drizzle-orm";
 import { Hono } from "hono";
 import { client, graphql, sql } from "ponder";
-import { loadApiEnv, loadEnv } from "../env";
+import { loadApiEnv, loadEnv, loadSqlEnv } from "../env";
 import { createOpsApp, servedSchema } from "./ops";
 import { responseCache } from "./response-cache";
-import { runawayCanceller, sqlGuard } from "./sql-guard";
+import { createSqlExecutor } from "./sql-exec";
+import { sqlOverHttp } from "./sql-guard";
 
 /** Limits that keep one GraphQL request from monopolising the server. The page size cap
  * (1000 rows) is Ponder's own. */
@@ -24,16 +26,12 @@ const indexSchema = servedSchema();
 // Operators: /sync-health (+ /sync-health/metrics) and POST /reconcile.
 app.route("/", createOpsApp({ env, schema: indexSchema }));
 
-// Read-only SQL over HTTP for analysts and @ponder/client; internal tables are refused, and a
-// query gets SQL_TIMEOUT_MS (on PostgreSQL it is then cancelled in the database too).
-app.use(
-  "/sql/*",
-  sqlGuard({
-    timeoutMs: apiEnv.sqlTimeoutMs,
-    cancel: env.databaseUrl ? runawayCanceller({ databaseUrl: env.databaseUrl, schema: indexSchema }) : undefined,
-  }),
-);
-app.use("/sql/*", client({ db, schema }));
+// Read-only SQL over HTTP for analysts and @ponder/client (./sql-guard.ts: the policy, a
+// read-only transaction per query, and on PostgreSQL a role that can only read).
+const sqlTables = new Set([...Object.values(schema).flatMap((value) => (isTable(value) ? [getTableName(value)] : [])), "_ponder_checkpoint"]);
+const sql_ = createSqlExecutor({ databaseUrl: env.databaseUrl, ...loadSqlEnv(), schema: indexSchema, tables: sqlTables, timeoutMs: apiEnv.sqlTimeoutMs });
+app.use("/sql/*", sqlOverHttp({ tables: sqlTables, execute: sql_.execute, ready: sql_.ready, timeoutMs: apiEnv.sqlTimeoutMs }));
+app.use("/sql/*", client({ db, schema, execute: sql_.execute }));
 
 /** The database's snapshot: it changes with every commit, so equal tokens mean equal data
  * (see ./response-cache.ts). */

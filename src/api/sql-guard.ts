@@ -1,140 +1,97 @@
 /**
- * A guard in front of Ponder's SQL-over-HTTP middleware (`/sql/*`). Ponder already refuses
- * writes, DDL, multiple statements, schema-qualified names, system tables and most functions.
- * On top of that:
+ * SQL over HTTP (`/sql/db` and `/sql/live`, the routes `@ponder/client` speaks).
  *
- * - Ponder's own bookkeeping tables (`_ponder_meta`, `_reorg__*`) are refused: they are not the
- *   project's data.
- * - A query gets `timeoutMs` to answer, then a 504 naming the limit. Ponder's read-only pool on
- *   PostgreSQL stops a statement after 30 s, but Ponder then retries the same query up to nine
- *   more times (about six minutes of a read-only connection per runaway query). So on
- *   PostgreSQL a query the guard gave up on is also cancelled in the database, every retry of it
- *   included, by `runawayCanceller`. PGlite runs queries on the API's own thread and cannot
- *   cancel one: there the limit cannot apply (README, "SQL for analysts").
+ * The read-only promise rests on layers, none trusted alone (README, "Security"):
+ * 1. ./sql-policy.ts judges every query afresh, uncached, on its whole parse tree, before
+ *    anything else sees it: exactly one plain read of the index's tables, or a 4xx that names
+ *    what was refused.
+ * 2. Ponder's own validation still runs for `/sql/live`, with its verdict caches keyed by the
+ *    full sha256 of the text (patches/ponder+0.16.10.patch; its 40-bit keys let a write borrow
+ *    a harmless SELECT's verdict). `/sql/db` does not go through Ponder at all.
+ * 3. ./sql-exec.ts runs each query in a read-only transaction over the extended protocol (one
+ *    statement, never several), on both databases; `/sql/live` uses it too, through the
+ *    `execute` option the patch adds to Ponder's `client()`.
+ * 4. On PostgreSQL the queries run as the role of `SQL_DATABASE_URL` when set: one with
+ *    `SELECT` on the served schema alone, so even a write that got past every layer above is
+ *    refused by the database's own privileges. `checkReadOnlyRole` verifies that role at start.
+ *
+ * A query gets `timeoutMs`: on PostgreSQL the database stops it (`statement_timeout`) and
+ * nothing retries it. PGlite cannot stop a running query (it runs on the API's own thread), so
+ * there the 504 comes on time but the query runs to its end (README, "SQL for analysts").
  */
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import pg from "pg";
-import Parser from "pg-query-emscripten";
 import superjson from "superjson";
+import { SqlExecutionError, type SqlExecutor } from "./sql-exec";
+import { checkQueryShape, judgeSql } from "./sql-policy";
 
-const isInternal = (relation: string) => relation === "_ponder_meta" || relation.startsWith("_reorg__");
+export type SqlOverHttpOptions = {
+  /** The index's own tables (and `_ponder_checkpoint`). */
+  tables: ReadonlySet<string>;
+  execute: SqlExecutor;
+  timeoutMs: number;
+  /** Resolves when the database role was checked; rejects with the reason SQL is not served. */
+  ready?: () => Promise<void>;
+};
 
-type Query = { sql: string; params: unknown[] };
+const text = (c: Context, message: string, status: number) => c.text(message, status as 400);
 
-type ParseTree = { parse_tree: { stmts: { stmt?: Record<string, unknown> }[] }; error: string | null };
-
-let parser: ReturnType<typeof Parser> | undefined;
-
-/** Parses with libpg_query (the parser Ponder's own validation uses). Returns the statement
- * type and every relation name, or undefined when it is not exactly one statement. */
-async function inspect(text: string): Promise<{ type: string; relations: string[] } | undefined> {
-  parser ??= Parser();
-  const result = (await parser).parse(text) as ParseTree;
-  if (result.error !== null || result.parse_tree.stmts.length !== 1) return undefined;
-  const stmt = result.parse_tree.stmts[0]!.stmt;
-  if (!stmt) return undefined;
-  const relations: string[] = [];
-  const walk = (node: unknown) => {
-    if (Array.isArray(node)) node.forEach(walk);
-    else if (node && typeof node === "object") {
-      const relname = (node as { RangeVar?: { relname?: string } }).RangeVar?.relname;
-      if (relname) relations.push(relname.toLowerCase());
-      Object.values(node).forEach(walk);
-    }
-  };
-  walk(stmt);
-  return { type: Object.keys(stmt)[0]!, relations };
-}
-
-/** pg_stat_activity keeps the first 1 kB of a query's text (track_activity_query_size): compare
- * this many characters. */
-const PREFIX = 500;
-
-/** Cancels, in PostgreSQL, a query the API gave up on, and each retry Ponder makes of it. */
-export type RunawayCanceller = (sql: string) => void;
-
-/**
- * Watches `pg_stat_activity` for `windowMs` after a query timed out and cancels every running
- * copy of it in the served schema's read-only pool (Ponder retries a failed read with backoff
- * for about a minute). One connection of its own, opened only while something is being watched.
- */
-export function runawayCanceller(params: { databaseUrl: string; schema: string; windowMs?: number; intervalMs?: number }): RunawayCanceller {
-  const windowMs = params.windowMs ?? 120_000;
-  const intervalMs = params.intervalMs ?? 200;
-  const watched = new Map<string, number>();
-  let running = false;
-
-  const watch = async () => {
-    running = true;
-    const client = new pg.Client({ connectionString: params.databaseUrl, application_name: `${params.schema}_sql_guard` });
-    try {
-      await client.connect();
-      while (watched.size > 0) {
-        const now = Date.now();
-        for (const [sql, until] of watched) if (until < now) watched.delete(sql);
-        if (watched.size > 0) {
-          await client.query(
-            `SELECT pg_cancel_backend(pid) FROM pg_stat_activity
-             WHERE application_name = $1 AND state = 'active' AND left(query, ${PREFIX}) = ANY($2::text[]) AND pid <> pg_backend_pid()`,
-            [`${params.schema}_readonly`, [...watched.keys()].map((sql) => sql.slice(0, PREFIX))],
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, intervalMs));
-      }
-    } catch (error) {
-      console.warn(`SQL guard: could not cancel a runaway query: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      running = false;
-      await client.end().catch(() => {});
-    }
-  };
-
-  return (sql) => {
-    watched.set(sql, Date.now() + windowMs);
-    if (!running) void watch();
-  };
-}
-
-/** Refuses SQL-over-HTTP queries that read the indexer's internal tables, and answers 504 for
- * one that runs longer than `timeoutMs` (cancelling it through `cancel` when given). */
-export function sqlGuard(options: { timeoutMs: number; cancel?: RunawayCanceller }) {
+/** Serves `/sql/db` itself and admits to `/sql/live` (Ponder's, which streams) only what the
+ * policy admits. */
+export function sqlOverHttp(options: SqlOverHttpOptions) {
   return createMiddleware(async (c, next) => {
-    if (c.req.path !== "/sql/db" && c.req.path !== "/sql/live") return next();
+    if (c.req.path !== "/sql/db" && c.req.path !== "/sql/live") return text(c, "Not found. SQL over HTTP is served at /sql/db and /sql/live.", 404);
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+      c.header("Allow", "GET");
+      return text(c, `${c.req.method} is not allowed here; @ponder/client sends GET ${c.req.path}?sql=...`, 405);
+    }
     const raw = c.req.query("sql");
-    if (raw === undefined) return next();
-    let query: Query;
+    if (raw === undefined) return text(c, 'Missing "sql" query parameter.', 400);
+    let parsed: unknown;
     try {
-      query = superjson.parse<Query>(raw);
+      parsed = superjson.parse(raw);
     } catch {
-      return c.text('The "sql" parameter is not a query from @ponder/client.', 400);
+      return text(c, 'The "sql" parameter is not a query from @ponder/client.', 400);
     }
-    if (typeof query?.sql !== "string") return c.text('The "sql" parameter has no SQL text.', 400);
+    const query = checkQueryShape(parsed);
+    if ("ok" in query) return text(c, query.message, query.status);
+    const verdict = await judgeSql(query.sql, options.tables);
+    if (!verdict.ok) return text(c, verdict.message, verdict.status);
 
-    const statement = await inspect(query.sql);
-    // Anything but a single SELECT goes on to Ponder's validation, which refuses it with its
-    // own message.
-    if (statement?.type !== "SelectStmt") return next();
-
-    const internal = statement.relations.find(isInternal);
-    if (internal) {
-      return c.text(
-        `${internal} is internal to the indexer and not queryable. Query the project's tables: chama, contribution, payout, member, account, chama_day (and _ponder_checkpoint for progress).`,
-        403,
-      );
+    try {
+      await options.ready?.();
+    } catch (error) {
+      return text(c, error instanceof Error ? error.message : String(error), 503);
     }
 
-    // Live queries stream; only one-shot queries get a deadline.
-    if (c.req.path !== "/sql/db") return next();
+    // Live queries stream from Ponder's middleware, which runs them through options.execute;
+    // a failure of its first run comes back here as the context's error.
+    if (c.req.path === "/sql/live") {
+      await next();
+      if (c.error instanceof SqlExecutionError) c.res = new Response(c.error.message, { status: c.error.status, headers: { "content-type": "text/plain; charset=UTF-8" } });
+      return;
+    }
+
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), options.timeoutMs)));
-    const outcome = await Promise.race([next().then(() => "done" as const), late]);
-    clearTimeout(timer);
-    if (outcome === "done") return;
-    options.cancel?.(query.sql);
-    const seconds = options.timeoutMs / 1000;
-    return c.text(
-      `The query ran longer than ${seconds} s (SQL_TIMEOUT_MS) and was stopped. Narrow it: filter with WHERE, join on keys rather than across whole tables, aggregate less.`,
-      504,
-    );
+    try {
+      const outcome = await Promise.race([options.execute(query), late]);
+      if (outcome === "late") {
+        return text(
+          c,
+          `The query ran longer than ${options.timeoutMs / 1000} s (SQL_TIMEOUT_MS) and was stopped. Narrow it: filter with WHERE, join on keys rather than across whole tables, aggregate less.`,
+          504,
+        );
+      }
+      return c.body(JSON.stringify(outcome, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)), 200, {
+        "content-type": "application/json",
+      });
+    } catch (error) {
+      if (error instanceof SqlExecutionError) return text(c, error.message, error.status);
+      console.warn(`SQL over HTTP: ${error instanceof Error ? error.message : String(error)}`);
+      return text(c, "The query could not be run (internal error).", 500);
+    } finally {
+      clearTimeout(timer);
+    }
   });
 }
