@@ -405,6 +405,26 @@ export type ApiEnv = {
   /** How long one SQL-over-HTTP query may run before the API answers 504 and, on PostgreSQL,
    * cancels it (and Ponder's retries of it). */
   sqlTimeoutMs: number;
+  /** Largest request body on any API route, in bytes; larger ones get 413 (counted as they
+   * arrive, so a chunked body with no Content-Length is cut off too). */
+  maxBodyBytes: number;
+  /** Largest GraphQL `variables`, in bytes of JSON. */
+  graphqlMaxVariablesBytes: number;
+  /** Most input-object fields (filter clauses) in one GraphQL request, inline or in variables. */
+  graphqlMaxFilterClauses: number;
+  /** Deepest nesting of a GraphQL argument (AND/OR levels of a filter). */
+  graphqlMaxFilterDepth: number;
+  /** Most list items (`_in` lists, AND/OR entries) in one GraphQL request's arguments. */
+  graphqlMaxListItems: number;
+  /** GraphQL and SQL requests served at once; more wait in a queue. */
+  maxConcurrentRequests: number;
+  /** Requests that may wait for a slot; past that they get 503 at once. */
+  maxQueuedRequests: number;
+  /** Longest wait in the queue before a 503. */
+  queueTimeoutMs: number;
+  /** Origins allowed to read API responses from a browser: exact origins, `scheme://host:*`
+   * for any port, or `*`. The API's own origin is always allowed. */
+  corsOrigins: string[];
 };
 
 /** Reads and validates the API's settings. Throws a ConfigError naming the bad variable. */
@@ -416,5 +436,41 @@ export function loadApiEnv(params: Pick<LoadEnvParameters, "env"> = {}): ApiEnv 
   const mb = mbRaw === undefined ? 64 : parseInteger({ name: "GRAPHQL_CACHE_MAX_MB", value: mbRaw, min: 1, max: 65_536 });
   const sqlTimeoutRaw = get("SQL_TIMEOUT_MS");
   const sqlTimeoutMs = sqlTimeoutRaw === undefined ? 30_000 : parseInteger({ name: "SQL_TIMEOUT_MS", value: sqlTimeoutRaw, min: 100, max: 3_600_000 });
-  return { graphqlCacheMaxEntries: entries, graphqlCacheMaxBytes: mb * 1024 * 1024, sqlTimeoutMs };
+  const int = (name: string, fallback: number, min: number, max: number) => {
+    const raw = get(name);
+    return raw === undefined ? fallback : parseInteger({ name, value: raw, min, max });
+  };
+  const maxBodyBytes = int("API_MAX_BODY_BYTES", 128 * 1024, 1_024, 64 * 1024 * 1024);
+  const graphqlMaxVariablesBytes = int("GRAPHQL_MAX_VARIABLES_BYTES", 64 * 1024, 256, 64 * 1024 * 1024);
+  if (graphqlMaxVariablesBytes > maxBodyBytes) {
+    throw new ConfigError(
+      `GRAPHQL_MAX_VARIABLES_BYTES (${graphqlMaxVariablesBytes}) is larger than API_MAX_BODY_BYTES (${maxBodyBytes}): lower it or raise API_MAX_BODY_BYTES.`,
+    );
+  }
+  // Default: the web app in dev (`npm run dev` serves it on 127.0.0.1:WEB_PORT, tests on any
+  // free port) from the machine itself.
+  const corsRaw = get("API_CORS_ORIGINS") ?? "http://127.0.0.1:*,http://localhost:*";
+  const corsOrigins = corsRaw.split(",").map((o) => o.trim()).filter((o) => o !== "");
+  for (const origin of corsOrigins) {
+    if (origin !== "*" && !/^https?:\/\/([^/:?#@\s]+|\[[0-9a-fA-F:]+\])(:(\d{1,5}|\*))?$/.test(origin)) {
+      throw new ConfigError(
+        `API_CORS_ORIGINS must be a comma-separated list of origins like https://app.example.org or http://localhost:* (no path, no trailing slash), got "${origin}".`,
+      );
+    }
+  }
+  if (corsOrigins.length === 0) throw new ConfigError("API_CORS_ORIGINS is empty: list at least one origin, e.g. https://app.example.org.");
+  return {
+    graphqlCacheMaxEntries: entries,
+    graphqlCacheMaxBytes: mb * 1024 * 1024,
+    sqlTimeoutMs,
+    maxBodyBytes,
+    graphqlMaxVariablesBytes,
+    graphqlMaxFilterClauses: int("GRAPHQL_MAX_FILTER_CLAUSES", 200, 1, 100_000),
+    graphqlMaxFilterDepth: int("GRAPHQL_MAX_FILTER_DEPTH", 8, 1, 64),
+    graphqlMaxListItems: int("GRAPHQL_MAX_LIST_ITEMS", 1_000, 1, 1_000_000),
+    maxConcurrentRequests: int("API_MAX_CONCURRENT_REQUESTS", 16, 1, 10_000),
+    maxQueuedRequests: int("API_MAX_QUEUED_REQUESTS", 32, 0, 100_000),
+    queueTimeoutMs: int("API_QUEUE_TIMEOUT_MS", 2_000, 10, 600_000),
+    corsOrigins,
+  };
 }

@@ -25,6 +25,7 @@ function createApp(params: { maxEntries?: number; maxBytes?: number; answer?: (b
     },
     maxEntries: params.maxEntries ?? 100,
     maxBytes: params.maxBytes ?? 1024 * 1024,
+    maxBodyBytes: 128 * 1024,
   });
   const app = new Hono();
   app.use("/graphql", cache);
@@ -119,6 +120,7 @@ describe("GraphQL response cache", () => {
       },
       maxEntries: 10,
       maxBytes: 1_000_000,
+      maxBodyBytes: 128 * 1024,
     });
     const app = new Hono();
     app.use("/graphql", cache);
@@ -171,10 +173,72 @@ describe("coalesceAfterArrival", () => {
   });
 });
 
+describe("GraphQL response cache: request bodies", () => {
+  test("a chunked body with no Content-Length is read only up to maxBodyBytes, then refused with 413", async () => {
+    const { app, state } = createApp();
+    let pulled = 0;
+    const chunk = new TextEncoder().encode(`"${"a".repeat(16 * 1024)}",`);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"query":"{ a }","pad":['));
+      },
+      pull(controller) {
+        // Endless unless the reader stops: bounded here at 64 MiB so a failing run ends.
+        if (pulled > 64 * 1024 * 1024) return controller.close();
+        pulled += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+    const response = await app.request("/graphql", { method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half" } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({
+      errors: [{ message: "Request body larger than 131072 bytes (API_MAX_BODY_BYTES).", extensions: { code: "BODY_TOO_LARGE" } }],
+    });
+    expect(pulled).toBeLessThan(256 * 1024);
+    expect(state.executions).toBe(0);
+  });
+});
+
 describe("loadApiEnv", () => {
+  test("request limits: defaults and values from the environment", () => {
+    expect(loadApiEnv({ env: {} })).toMatchObject({
+      maxBodyBytes: 128 * 1024,
+      graphqlMaxVariablesBytes: 64 * 1024,
+      graphqlMaxFilterClauses: 200,
+      graphqlMaxFilterDepth: 8,
+      graphqlMaxListItems: 1_000,
+      maxConcurrentRequests: 16,
+      maxQueuedRequests: 32,
+      queueTimeoutMs: 2_000,
+      corsOrigins: ["http://127.0.0.1:*", "http://localhost:*"],
+    });
+    const env = {
+      API_MAX_BODY_BYTES: "1048576",
+      GRAPHQL_MAX_VARIABLES_BYTES: "1024",
+      GRAPHQL_MAX_FILTER_CLAUSES: "50",
+      GRAPHQL_MAX_FILTER_DEPTH: "4",
+      GRAPHQL_MAX_LIST_ITEMS: "100",
+      API_MAX_CONCURRENT_REQUESTS: "4",
+      API_MAX_QUEUED_REQUESTS: "0",
+      API_QUEUE_TIMEOUT_MS: "250",
+      API_CORS_ORIGINS: "https://app.example.org, http://localhost:*",
+    };
+    expect(loadApiEnv({ env })).toMatchObject({
+      maxBodyBytes: 1_048_576,
+      graphqlMaxVariablesBytes: 1_024,
+      graphqlMaxFilterClauses: 50,
+      graphqlMaxFilterDepth: 4,
+      graphqlMaxListItems: 100,
+      maxConcurrentRequests: 4,
+      maxQueuedRequests: 0,
+      queueTimeoutMs: 250,
+      corsOrigins: ["https://app.example.org", "http://localhost:*"],
+    });
+  });
+
   test("defaults: 10,000 entries in 64 MiB, 30 s per SQL query; 0 entries turns the cache off", () => {
-    expect(loadApiEnv({ env: {} })).toEqual({ graphqlCacheMaxEntries: 10_000, graphqlCacheMaxBytes: 64 * 1024 * 1024, sqlTimeoutMs: 30_000 });
-    expect(loadApiEnv({ env: { GRAPHQL_CACHE_MAX_ENTRIES: "0", GRAPHQL_CACHE_MAX_MB: "8", SQL_TIMEOUT_MS: "5000" } })).toEqual({
+    expect(loadApiEnv({ env: {} })).toMatchObject({ graphqlCacheMaxEntries: 10_000, graphqlCacheMaxBytes: 64 * 1024 * 1024, sqlTimeoutMs: 30_000 });
+    expect(loadApiEnv({ env: { GRAPHQL_CACHE_MAX_ENTRIES: "0", GRAPHQL_CACHE_MAX_MB: "8", SQL_TIMEOUT_MS: "5000" } })).toMatchObject({
       graphqlCacheMaxEntries: 0,
       graphqlCacheMaxBytes: 8 * 1024 * 1024,
       sqlTimeoutMs: 5_000,
@@ -185,6 +249,22 @@ describe("loadApiEnv", () => {
     [{ GRAPHQL_CACHE_MAX_ENTRIES: "lots" }, 'GRAPHQL_CACHE_MAX_ENTRIES must be a whole number, got "lots".'],
     [{ GRAPHQL_CACHE_MAX_MB: "0" }, "GRAPHQL_CACHE_MAX_MB must be between 1 and 65536, got 0."],
     [{ SQL_TIMEOUT_MS: "5" }, "SQL_TIMEOUT_MS must be between 100 and 3600000, got 5."],
+    [{ API_MAX_BODY_BYTES: "10" }, "API_MAX_BODY_BYTES must be between 1024 and 67108864, got 10."],
+    [
+      { API_MAX_BODY_BYTES: "2048", GRAPHQL_MAX_VARIABLES_BYTES: "4096" },
+      "GRAPHQL_MAX_VARIABLES_BYTES (4096) is larger than API_MAX_BODY_BYTES (2048): lower it or raise API_MAX_BODY_BYTES.",
+    ],
+    [{ GRAPHQL_MAX_FILTER_CLAUSES: "0" }, "GRAPHQL_MAX_FILTER_CLAUSES must be between 1 and 100000, got 0."],
+    [{ GRAPHQL_MAX_FILTER_DEPTH: "100" }, "GRAPHQL_MAX_FILTER_DEPTH must be between 1 and 64, got 100."],
+    [{ GRAPHQL_MAX_LIST_ITEMS: "many" }, 'GRAPHQL_MAX_LIST_ITEMS must be a whole number, got "many".'],
+    [{ API_MAX_CONCURRENT_REQUESTS: "0" }, "API_MAX_CONCURRENT_REQUESTS must be between 1 and 10000, got 0."],
+    [{ API_MAX_QUEUED_REQUESTS: "-1" }, 'API_MAX_QUEUED_REQUESTS must be a whole number, got "-1".'],
+    [{ API_QUEUE_TIMEOUT_MS: "1" }, "API_QUEUE_TIMEOUT_MS must be between 10 and 600000, got 1."],
+    [
+      { API_CORS_ORIGINS: "https://app.example.org/" },
+      'API_CORS_ORIGINS must be a comma-separated list of origins like https://app.example.org or http://localhost:* (no path, no trailing slash), got "https://app.example.org/".',
+    ],
+    [{ API_CORS_ORIGINS: " , " }, "API_CORS_ORIGINS is empty: list at least one origin, e.g. https://app.example.org."],
   ])("%o is refused: %s", (env, message) => {
     expect(() => loadApiEnv({ env })).toThrow(new ConfigError(message));
   });

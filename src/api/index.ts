@@ -4,6 +4,7 @@ import { getTableName, isTable } from "drizzle-orm";
 import { Hono } from "hono";
 import { client, graphql, sql } from "ponder";
 import { loadApiEnv, loadEnv, loadSqlEnv } from "../env";
+import { bodyCap, catchThrown, corsPolicy, graphqlGuard, internalError, loadShedder, sameOriginOnly } from "./limits";
 import { createOpsApp, servedSchema } from "./ops";
 import { responseCache } from "./response-cache";
 import { createSqlExecutor } from "./sql-exec";
@@ -22,6 +23,22 @@ const app = new Hono();
 const env = loadEnv();
 const apiEnv = loadApiEnv();
 const indexSchema = servedSchema();
+
+// Bounds on every request (./limits.ts): who may read answers from a browser, the body size,
+// and how many GraphQL/SQL requests run at once. Ponder's /health, /ready, /status and
+// /metrics are answered before this app and are never shed.
+app.onError(internalError);
+app.use("*", catchThrown());
+app.use("*", corsPolicy({ origins: apiEnv.corsOrigins }));
+app.use("*", bodyCap({ maxBytes: apiEnv.maxBodyBytes }));
+app.use("/reconcile", sameOriginOnly());
+const shedder = loadShedder({
+  maxConcurrent: apiEnv.maxConcurrentRequests,
+  maxQueued: apiEnv.maxQueuedRequests,
+  queueTimeoutMs: apiEnv.queueTimeoutMs,
+});
+// /sql/live streams for as long as the client listens: it would hold a slot for good.
+for (const path of ["/graphql", "/", "/sql/db"]) app.use(path, shedder);
 
 // Operators: /sync-health (+ /sync-health/metrics) and POST /reconcile.
 app.route("/", createOpsApp({ env, schema: indexSchema }));
@@ -42,8 +59,25 @@ async function readSnapshot(): Promise<string> {
   return snapshot;
 }
 
+// Argument sizes (inline and in variables), negative pages, methods; internal errors masked.
+const guard = graphqlGuard({
+  maxBodyBytes: apiEnv.maxBodyBytes,
+  maxVariablesBytes: apiEnv.graphqlMaxVariablesBytes,
+  maxFilterClauses: apiEnv.graphqlMaxFilterClauses,
+  maxFilterDepth: apiEnv.graphqlMaxFilterDepth,
+  maxListItems: apiEnv.graphqlMaxListItems,
+  maxTokens: graphqlLimits.maxOperationTokens,
+});
+app.use("/graphql", guard);
+app.use("/", guard);
+
 if (apiEnv.graphqlCacheMaxEntries > 0) {
-  const cache = responseCache({ readVersion: readSnapshot, maxEntries: apiEnv.graphqlCacheMaxEntries, maxBytes: apiEnv.graphqlCacheMaxBytes });
+  const cache = responseCache({
+    readVersion: readSnapshot,
+    maxEntries: apiEnv.graphqlCacheMaxEntries,
+    maxBytes: apiEnv.graphqlCacheMaxBytes,
+    maxBodyBytes: apiEnv.maxBodyBytes,
+  });
   app.use("/graphql", cache);
   app.use("/", cache);
 }

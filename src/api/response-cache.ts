@@ -14,10 +14,9 @@
  * queued) and a coarse key: any commit in the cluster, Ponder's heartbeat every 10 s
  * included, empties the cache. See BENCHMARKS.md for what it buys.
  */
-import type { IncomingMessage } from "node:http";
-import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { LRUCache } from "lru-cache";
+import { BodyTooLargeError, bodyTooLarge, readRequestText, replayBody } from "./limits";
 
 export type ResponseCacheParameters = {
   /** Reads the current version token (the snapshot). */
@@ -26,6 +25,9 @@ export type ResponseCacheParameters = {
   maxEntries: number;
   /** Most bytes kept, keys and bodies counted as UTF-16 (2 bytes a character). */
   maxBytes: number;
+  /** Largest request body read (413 past it): the cache reads the body itself, so it must not
+   * rely on a limit in front of it. */
+  maxBodyBytes: number;
 };
 
 export type ResponseCacheStats = { hits: number; misses: number; bypasses: number; stored: number; entries: number; bytes: number };
@@ -89,7 +91,9 @@ export function responseCache(params: ResponseCacheParameters) {
 
   const middleware = createMiddleware(async (c, next) => {
     const requestCacheControl = c.req.header("cache-control") ?? "";
-    const length = Number(c.req.header("content-length") ?? "0");
+    // No Content-Length (a chunked body) is not "0 bytes": it is read below, up to the cap.
+    const lengthHeader = c.req.header("content-length");
+    const length = lengthHeader === undefined ? 0 : Number(lengthHeader);
     if (
       c.req.method !== "POST" ||
       !(c.req.header("content-type") ?? "").includes("application/json") ||
@@ -102,9 +106,15 @@ export function responseCache(params: ResponseCacheParameters) {
       return;
     }
 
-    const body = await readBody(c);
+    let body: string;
+    try {
+      body = await readRequestText(c, { maxBytes: params.maxBodyBytes });
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) return bodyTooLarge(c, error.maxBytes);
+      throw error;
+    }
     // The body stream is spent: hand GraphQL an equal request.
-    const replay = () => (c.req.raw = new Request(c.req.raw.url, { method: "POST", headers: c.req.raw.headers, body }));
+    const replay = () => replayBody(c, body);
     if (body.length > MAX_REQUEST_BYTES) {
       replay();
       stats.bypasses++;
@@ -157,17 +167,6 @@ export function responseCache(params: ResponseCacheParameters) {
   return Object.assign(middleware, {
     stats: (): ResponseCacheStats => ({ ...stats, entries: cache.size, bytes: cache.calculatedSize }),
   });
-}
-
-/** The request body as text. Under Ponder's server (@hono/node-server) it is read straight from
- * Node's request: going through `c.req.raw` would first build a full fetch Request, a cost a
- * cache hit does not need. */
-async function readBody(c: Context): Promise<string> {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (!incoming || incoming.readableDidRead) return c.req.raw.text();
-  const chunks: Buffer[] = [];
-  for await (const chunk of incoming) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 function hasErrors(text: string): boolean {
