@@ -3,14 +3,17 @@
  * data, clears Ponder's stale sync cache for the new chain, runs the indexer with its API and
  * serves the web app. Ctrl-C stops everything it started.
  *
- *   npm run dev                 # ANVIL_PORT (8545), PORT (42069) and WEB_PORT (5173) pick the ports
+ *   npm run dev [-- --anvil-port 8545] [--port 42069] [--web-port 5173]
+ *
+ * Each port comes from its flag, else from ANVIL_PORT, PORT or WEB_PORT, else the default.
  */
 import type { ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
 import path from "node:path";
+import { parseArgs } from "node:util";
 import pg from "pg";
 import { createTestClient, http } from "viem";
-import { LOCAL_CHAIN_ID, loadEnv } from "../src/env";
+import { ConfigError, LOCAL_CHAIN_ID, loadEnv } from "../src/env";
 import { type Anvil, startAnvil } from "./lib/anvil";
 import { chainFor, deployChama, devAccounts, projectRoot, writeDeployment } from "./lib/chama";
 import { runMain } from "./lib/main";
@@ -23,14 +26,20 @@ import { printProgress, seedDemo } from "./seed";
 const HOST = "127.0.0.1";
 const HISTORY_DAYS = 14n;
 
-function portFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
+type PortSetting = { port: number; /** How to choose another: the flag or variable it came from, or both. */ setting: string };
+
+/** A port from its flag, else its environment variable, else the default. */
+function portSetting(params: { flag: string; flagValue: string | undefined; variable: string; fallback: number }): PortSetting {
+  const { flag, flagValue, variable, fallback } = params;
+  const envValue = process.env[variable];
+  const [raw, setting] =
+    flagValue !== undefined ? [flagValue, flag] : envValue !== undefined && envValue !== "" ? [envValue, variable] : [undefined, `${flag} or ${variable}`];
+  if (raw === undefined) return { port: fallback, setting };
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw new Error(`${name} must be a port number between 1 and 65535, got "${raw}".`);
+  if (!/^\d+$/.test(raw) || port < 1 || port > 65_535) {
+    throw new ConfigError(`${setting} must be a port number between 1 and 65535, got "${raw}".`);
   }
-  return port;
+  return { port, setting };
 }
 
 /** Drops what Ponder cached about the previous local chain, which the new chain invalidates. */
@@ -71,12 +80,16 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 await runMain(async () => {
-  const anvilPort = portFromEnv("ANVIL_PORT", 8545);
-  const apiPort = portFromEnv("PORT", 42069);
-  const webPort = portFromEnv("WEB_PORT", 5173);
-  await assertPortFree({ port: anvilPort, host: HOST, what: "anvil", variable: "ANVIL_PORT" });
-  await assertPortFree({ port: apiPort, host: HOST, what: "the indexer's API", variable: "PORT" });
-  await assertPortFree({ port: webPort, host: HOST, what: "the web app", variable: "WEB_PORT" });
+  const { values } = parseArgs({
+    options: { "anvil-port": { type: "string" }, port: { type: "string" }, "web-port": { type: "string" } },
+  });
+  const anvilSetting = portSetting({ flag: "--anvil-port", flagValue: values["anvil-port"], variable: "ANVIL_PORT", fallback: 8545 });
+  const apiSetting = portSetting({ flag: "--port", flagValue: values.port, variable: "PORT", fallback: 42069 });
+  const webSetting = portSetting({ flag: "--web-port", flagValue: values["web-port"], variable: "WEB_PORT", fallback: 5173 });
+  const [anvilPort, apiPort, webPort] = [anvilSetting.port, apiSetting.port, webSetting.port];
+  await assertPortFree({ port: anvilPort, host: HOST, what: "anvil", variable: anvilSetting.setting });
+  await assertPortFree({ port: apiPort, host: HOST, what: "the indexer's API", variable: apiSetting.setting });
+  await assertPortFree({ port: webPort, host: HOST, what: "the web app", variable: webSetting.setting });
 
   // Start the chain's clock in the past so the seeded history spans several days.
   const genesis = BigInt(Math.floor(Date.now() / 1000)) - HISTORY_DAYS * 86_400n;
@@ -138,6 +151,7 @@ await runMain(async () => {
   web = await startWeb({
     port: webPort,
     host: HOST,
+    variable: webSetting.setting,
     config: { indexerUrl: `http://${HOST}:${apiPort}`, rpcUrl: anvil.rpcUrl, chainId: LOCAL_CHAIN_ID, chamaAddress: deployment.address },
   });
   console.log(`

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { assertPortFree } from "./ports";
-import { stopProcess, waitFor } from "./processes";
+import { assertRunning, stopProcess, waitFor } from "./processes";
 
 /** Path of the anvil binary shipped by the @foundry-rs/anvil npm package. */
 export function anvilBinary(): string {
@@ -63,8 +63,8 @@ export async function startAnvil(params: StartAnvilParameters): Promise<Anvil> {
     await waitFor({
       what: `anvil to answer on ${rpcUrl}`,
       timeoutMs: 15_000,
+      failFast: () => assertRunning({ child, what: "anvil", output: () => stderr.trim() }),
       check: async () => {
-        if (child.exitCode !== null) throw new Error(`anvil exited with code ${child.exitCode}: ${stderr.trim()}`);
         const response = await fetch(rpcUrl, {
           method: "POST",
           headers: { "content-type": "application/json" },

@@ -34,9 +34,7 @@ export async function waitForPonderHealth(params: { url: string; what: string; e
     what: params.what,
     timeoutMs: params.timeoutMs,
     intervalMs: params.intervalMs,
-    check: async () => {
-      params.exitedEarly();
-      return (await fetch(`${params.url}/health`)).ok ? true : undefined;
-    },
+    failFast: params.exitedEarly,
+    check: async () => ((await fetch(`${params.url}/health`)).ok ? true : undefined),
   });
 }

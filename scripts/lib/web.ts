@@ -11,10 +11,11 @@ export type WebServer = {
   close: () => Promise<void>;
 };
 
-/** Starts the web app's Vite dev server in this process, configured through VITE_* variables. */
-export async function startWeb(params: { port: number; host?: string; config: WebConfig }): Promise<WebServer> {
-  const { port, host = "127.0.0.1", config } = params;
-  await assertPortFree({ port, host, what: "the web app", variable: "WEB_PORT" });
+/** Starts the web app's Vite dev server in this process, configured through VITE_* variables.
+ * `variable` names the setting that chooses the port, for the busy-port error. */
+export async function startWeb(params: { port: number; host?: string; config: WebConfig; variable?: string }): Promise<WebServer> {
+  const { port, host = "127.0.0.1", config, variable = "WEB_PORT" } = params;
+  await assertPortFree({ port, host, what: "the web app", variable });
   // Vite hands VITE_* variables from the environment to the app as import.meta.env.
   Object.assign(process.env, {
     VITE_INDEXER_URL: config.indexerUrl,
