@@ -474,3 +474,34 @@ export function loadApiEnv(params: Pick<LoadEnvParameters, "env"> = {}): ApiEnv 
     corsOrigins,
   };
 }
+
+export type SqlEnv = {
+  /** A connection string for a login role that can only read the served schema; SQL over HTTP
+   * then connects as that role instead of taking `readRole`. */
+  sqlDatabaseUrl: string | undefined;
+  /** The NOLOGIN role SQL over HTTP takes for each query on PostgreSQL (`SET LOCAL ROLE`). */
+  readRole: string;
+  /** Connections SQL over HTTP holds on PostgreSQL, apart from Ponder's own pools. */
+  poolSize: number;
+  /** On PGlite, the most rows one query's plan may estimate to visit; 0 turns the bound off. */
+  pgliteMaxRows: number;
+};
+
+/** Reads and validates the settings of SQL over HTTP. Throws a ConfigError naming the bad
+ * variable. */
+export function loadSqlEnv(params: Pick<LoadEnvParameters, "env"> = {}): SqlEnv {
+  const get = getter(params.env ?? process.env);
+  const urlRaw = get("SQL_DATABASE_URL");
+  const role = get("SQL_READ_ROLE") ?? "jenga_sql_reader";
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role)) {
+    throw new ConfigError(`SQL_READ_ROLE must be a lower-case PostgreSQL role name (letters, digits, _; at most 63), got "${role}".`);
+  }
+  const poolRaw = get("SQL_POOL_SIZE");
+  const maxRowsRaw = get("SQL_PGLITE_MAX_ROWS");
+  return {
+    sqlDatabaseUrl: urlRaw ? parseUrl({ name: "SQL_DATABASE_URL", value: urlRaw, protocols: ["postgres:", "postgresql:"] }) : undefined,
+    readRole: role,
+    poolSize: poolRaw === undefined ? 4 : parseInteger({ name: "SQL_POOL_SIZE", value: poolRaw, min: 1, max: 100 }),
+    pgliteMaxRows: maxRowsRaw === undefined ? 10_000_000 : parseInteger({ name: "SQL_PGLITE_MAX_ROWS", value: maxRowsRaw, min: 0, max: 1e12 }),
+  };
+}

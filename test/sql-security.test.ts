@@ -6,6 +6,7 @@
  * 4. on PostgreSQL, a role that may only read.
  * Each layer is attacked on its own, then the whole API with fresh hash-collision pairs.
  */
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
@@ -102,17 +103,14 @@ describe("the read-only executors (layers 3 and 4)", () => {
     const instance = await PGlite.create();
     try {
       await instance.exec(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.payout (id int primary key, amount numeric(78)); INSERT INTO ${schema}.payout VALUES (1, 10), (2, 20);`);
-      const execute = pgliteExecutor({ instance, schema, timeoutMs: 5_000 });
+      const execute = pgliteExecutor({ instance, schema, timeoutMs: 5_000, maxRowVisits: 1_000_000, tables: ["payout"] });
       expect((await execute({ sql: "SELECT id, amount FROM payout ORDER BY id", params: [] })).rows).toEqual([
         { id: 1, amount: "10" },
         { id: 2, amount: "20" },
       ]);
       await expect(execute({ sql: "DELETE FROM payout", params: [] })).rejects.toMatchObject({ status: 403, message: "The query tried to change data; SQL over HTTP is read-only." });
-      await expect(execute({ sql: "COMMENT ON TABLE payout IS 'x'", params: [] })).rejects.toMatchObject({ status: 403 });
-      await expect(execute({ sql: "COMMIT; BEGIN READ WRITE; DELETE FROM payout; COMMIT", params: [] })).rejects.toMatchObject({
-        status: 400,
-        message: "The query holds several statements; send exactly one SELECT.",
-      });
+      await expect(execute({ sql: "COMMENT ON TABLE payout IS 'x'", params: [] })).rejects.toMatchObject({ status: 400, message: "Only a single SELECT can run here." });
+      await expect(execute({ sql: "COMMIT; BEGIN READ WRITE; DELETE FROM payout; COMMIT", params: [] })).rejects.toMatchObject({ status: 400 });
       const rows = await instance.query(`SELECT id, amount::text FROM ${schema}.payout ORDER BY id`);
       expect(rows.rows).toEqual([
         { id: 1, amount: "10" },
@@ -120,6 +118,36 @@ describe("the read-only executors (layers 3 and 4)", () => {
       ]);
       // The instance is left as it was for the indexer: no transaction open, writable.
       await instance.exec(`INSERT INTO ${schema}.payout VALUES (3, 30)`);
+    } finally {
+      await instance.close();
+    }
+  });
+
+  test("PGlite: a query whose plan would visit more rows than the budget is refused before it runs", async () => {
+    const instance = await PGlite.create();
+    try {
+      await instance.exec(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.contribution (id int primary key, chama_id int, amount numeric(78));`);
+      await instance.exec(`INSERT INTO ${schema}.contribution SELECT g, g % 4, g * 1000 FROM generate_series(1, 60) g`);
+      const execute = pgliteExecutor({ instance, schema, timeoutMs: 5_000, maxRowVisits: 1_000_000, tables: ["contribution"] });
+      const cross = (n: number) => `SELECT count(*) AS n FROM ${Array.from({ length: n }, (_, i) => `contribution c${i}`).join(", ")}`;
+      // 60^3 = 216,000 rows: within the budget, and answered.
+      expect((await execute({ sql: cross(3), params: [] })).rows).toEqual([{ n: 216_000 }]);
+      // 60^4 = 13 million: refused at once, naming the setting.
+      const started = Date.now();
+      await expect(execute({ sql: cross(4), params: [] })).rejects.toMatchObject({
+        status: 400,
+        message: expect.stringMatching(/^The query would visit about \d+\.\d million rows; on the embedded database \(PGlite\) SQL over HTTP allows 1,000,000 \(SQL_PGLITE_MAX_ROWS\)/),
+      });
+      expect(Date.now() - started).toBeLessThan(500);
+      // A correlated subquery runs once per outer row, and is counted so: alone it is within
+      // the budget, sixty times over it is not.
+      const inner = "SELECT count(*) FROM contribution b, contribution c, contribution d WHERE b.amount > 0";
+      await expect(execute({ sql: inner, params: [] })).resolves.toBeDefined();
+      const correlated = `SELECT id, (${inner} AND b.amount > a.amount) AS n FROM contribution a`;
+      await expect(execute({ sql: correlated, params: [] })).rejects.toMatchObject({ status: 400 });
+      // Joins on keys and aggregates stay cheap.
+      const keyed = await execute({ sql: "SELECT a.chama_id, sum(b.amount) AS total FROM contribution a JOIN contribution b ON a.id = b.id GROUP BY a.chama_id ORDER BY 1", params: [] });
+      expect(keyed.rows).toHaveLength(4);
     } finally {
       await instance.close();
     }
@@ -161,6 +189,44 @@ describe("the read-only executors (layers 3 and 4)", () => {
       await admin.end();
     }
   });
+});
+
+test("the README's analyst login can read the served tables and nothing else", async () => {
+  const readme = readFileSync(path.join(projectRoot, "README.md"), "utf8");
+  const [, analyst] = [...readme.matchAll(/```plpgsql\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  expect(analyst).toContain("CREATE ROLE jenga_analyst LOGIN");
+  const schema = "jenga_readme_role";
+  const admin = new pg.Client({ connectionString: postgresUrl() });
+  await admin.connect();
+  const login = new URL(postgresUrl());
+  login.username = "jenga_analyst";
+  login.password = "choose-one";
+  const execute = postgresExecutor({ connectionString: login.toString(), schema, timeoutMs: 5_000, max: 1, applicationName: "readme_role_test" });
+  try {
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP ROLE IF EXISTS jenga_analyst`);
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    for (const table of ["chama", "contribution", "payout", "member", "account", "chama_day", "_ponder_checkpoint"]) {
+      await admin.query(`CREATE TABLE ${schema}.${table} (id int primary key)`);
+    }
+    await admin.query(`INSERT INTO ${schema}.payout VALUES (1)`);
+    await admin.query(analyst!.replaceAll("jenga.", `${schema}.`).replace("SCHEMA jenga ", `SCHEMA ${schema} `));
+
+    await expect(assertReadOnlyRole({ pool: execute.pool, schema })).resolves.toBeUndefined();
+    expect((await execute({ sql: "SELECT id FROM payout", params: [] })).rows).toEqual([{ id: 1 }]);
+    // Even in a read-write transaction of its own, the login cannot write.
+    const direct = await execute.pool.connect();
+    try {
+      await direct.query("BEGIN READ WRITE");
+      await expect(direct.query(`DELETE FROM ${schema}.payout`)).rejects.toThrow("permission denied");
+      await direct.query("ROLLBACK");
+    } finally {
+      direct.release();
+    }
+  } finally {
+    await execute.close?.();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP ROLE IF EXISTS jenga_analyst`);
+    await admin.end();
+  }
 });
 
 /** GET /sql/db or /sql/live the way @ponder/client does. */
@@ -247,6 +313,26 @@ for (const database of databases) {
       const missing = await fetch(`${indexer.url}/sql/db`);
       expect({ status: missing.status, body: await missing.text() }).toEqual({ status: 400, body: 'Missing "sql" query parameter.' });
     });
+
+    if (database === "pglite") {
+      test("a runaway query is refused before it runs: health answers and indexing goes on", async () => {
+        // Five copies of the seeded contributions in one cross join: hundreds of millions of
+        // rows, minutes of PGlite's only thread, which the indexer and /health share.
+        const runaway = `SELECT count(*) FROM ${Array.from({ length: 5 }, (_, i) => `contribution c${i}`).join(", ")}`;
+        const started = Date.now();
+        const refused = await sqlRequest(indexer.url, "db", runaway);
+        expect(refused.status).toBe(400);
+        expect(refused.body).toMatch(/^The query would visit about [\d.]+ (million|billion) rows; on the embedded database \(PGlite\) SQL over HTTP allows 10,000,000 \(SQL_PGLITE_MAX_ROWS\)/);
+        expect(Date.now() - started).toBeLessThan(1_000);
+        await stillServing();
+        // The indexer was never held up: a new block is indexed at once.
+        await chain.testClient.mine({ blocks: 1 });
+        await indexer.waitForBlock(undefined, 5_000);
+        // Ordinary analysis still runs.
+        const ok = await sqlRequest(indexer.url, "db", "SELECT c.name, count(*) AS n FROM contribution x JOIN chama c ON c.id = x.chama_id GROUP BY c.name");
+        expect(ok.status, ok.body).toBe(200);
+      });
+    }
 
     if (database === "postgres") {
       test("queries run as the read-only role, which can only read the served tables", async () => {

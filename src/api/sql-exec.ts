@@ -14,6 +14,7 @@
  *   transaction.
  */
 import pg from "pg";
+import { estimateRowVisits, formatCount, planOf } from "./sql-budget";
 
 export type SqlRows = { rows: Record<string, unknown>[] };
 
@@ -65,26 +66,60 @@ export function describeSqlError(error: unknown, timeoutMs: number): SqlExecutio
   return new SqlExecutionError("The query could not be run (internal error). Try again; if it persists, the operator's logs say why.", 500);
 }
 
-/** PGlite: Ponder's single instance, one read-only transaction per query. */
+/** PGlite: Ponder's single instance, one read-only transaction per query, and a work budget
+ * checked on the plan before the query runs (./sql-budget.ts: PGlite cannot stop a query). */
 export function pgliteExecutor(params: {
   instance: {
+    query: (sql: string) => Promise<unknown>;
     transaction: <T>(fn: (tx: { query: (sql: string, params?: unknown[], options?: object) => Promise<{ rows: unknown[] }> }) => Promise<T>) => Promise<T | undefined>;
   };
   schema: string;
   timeoutMs: number;
+  /** Most row visits a plan may estimate (SQL_PGLITE_MAX_ROWS); 0 turns the check off. */
+  maxRowVisits: number;
+  /** The tables to keep statistics fresh for (the planner's estimates need them). */
+  tables: Iterable<string>;
+  /** How often statistics are refreshed at most. */
+  analyzeIntervalMs?: number;
 }): SqlExecutor {
   const parsers = Object.fromEntries(TEXT_TYPES.map((oid) => [oid, identity]));
+  const analyzeIntervalMs = params.analyzeIntervalMs ?? 30_000;
+  const analyzeSql = `ANALYZE ${[...params.tables].map((table) => `${quoteIdent(params.schema)}.${quoteIdent(table)}`).join(", ")}`;
+  let analyzedAt = Number.NEGATIVE_INFINITY;
+  const analyze = async () => {
+    if (params.maxRowVisits === 0 || Date.now() - analyzedAt < analyzeIntervalMs) return;
+    analyzedAt = Date.now();
+    // Ponder's tables are never analysed on PGlite (no autovacuum): without statistics the
+    // planner's row counts are guesses. A view schema has nothing to analyse.
+    await params.instance.query(analyzeSql).catch((error: unknown) => console.warn(`SQL over HTTP: ANALYZE failed: ${error instanceof Error ? error.message : String(error)}`));
+  };
   return async (query) => {
     try {
+      await analyze();
       const result = await params.instance.transaction(async (tx) => {
         await tx.query("SET TRANSACTION READ ONLY");
         await tx.query(`SET LOCAL search_path = ${quoteIdent(params.schema)}`);
-        const result = await tx.query(query.sql, query.params, { rowMode: "object", parsers });
-        return { rows: result.rows as Record<string, unknown>[] };
+        if (params.maxRowVisits > 0) {
+          const explained = await tx.query(`EXPLAIN (FORMAT JSON) ${query.sql}`, query.params).catch((error: unknown) => {
+            // Text that parses alone but not after EXPLAIN is no query at all (COMMENT, SET, ...).
+            if ((error as { code?: string }).code === "42601") throw new SqlExecutionError("Only a single SELECT can run here.", 400);
+            throw error;
+          });
+          const visits = estimateRowVisits(planOf(explained.rows));
+          if (visits > params.maxRowVisits) {
+            throw new SqlExecutionError(
+              `The query would visit about ${formatCount(visits)} rows; on the embedded database (PGlite) SQL over HTTP allows ${params.maxRowVisits.toLocaleString("en-US")} (SQL_PGLITE_MAX_ROWS), because PGlite cannot stop a query once it runs and the indexer waits for it. Narrow it (filter with WHERE, join on keys rather than across whole tables), or index into PostgreSQL (DATABASE_URL) for heavy analysis.`,
+              400,
+            );
+          }
+        }
+        const rows = await tx.query(query.sql, query.params, { rowMode: "object", parsers });
+        return { rows: rows.rows as Record<string, unknown>[] };
       });
       if (!result) throw new Error("PGlite rolled the read back.");
       return result;
     } catch (error) {
+      if (error instanceof SqlExecutionError) throw error;
       throw describeSqlError(error, params.timeoutMs);
     }
   };
@@ -232,11 +267,15 @@ export function createSqlExecutor(params: {
   tables: ReadonlySet<string>;
   timeoutMs: number;
   poolSize: number;
+  /** SQL_PGLITE_MAX_ROWS: the work budget of one query on PGlite. */
+  pgliteMaxRows: number;
 }): { execute: SqlExecutor; ready: () => Promise<void> } {
   const driver = ponderDriver();
   if (driver.dialect === "pglite" || !params.databaseUrl) {
     if (driver.dialect !== "pglite") throw new Error("Ponder runs on PostgreSQL but DATABASE_URL is not set.");
-    return { execute: pgliteExecutor({ instance: driver.instance, schema: params.schema, timeoutMs: params.timeoutMs }), ready: async () => {} };
+    const tables = [...params.tables].filter((table) => table !== "_ponder_checkpoint");
+    const execute = pgliteExecutor({ instance: driver.instance, schema: params.schema, timeoutMs: params.timeoutMs, maxRowVisits: params.pgliteMaxRows, tables });
+    return { execute, ready: async () => {} };
   }
   const viaLogin = params.sqlDatabaseUrl !== undefined;
   const executor = postgresExecutor({
