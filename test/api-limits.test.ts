@@ -126,7 +126,7 @@ describe.each(databases)("API request limits on %s", (database) => {
     const seconds = (performance.now() - started) / 1000;
     const rssAfter = await residentBytes(indexer.url);
     console.log(
-      `${database}: 400 MB chunked POST answered ${result.status} after ${seconds.toFixed(2)} s, ${(result.sent / 1024 / 1024).toFixed(1)} MB sent; ` +
+      `${database}: 400 MB chunked POST: ${result.status ?? `connection ${result.reset ?? "?"}`} after ${seconds.toFixed(2)} s, ${(result.sent / 1024 / 1024).toFixed(1)} MB sent; ` +
         `RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> ${(rssAfter / 2 ** 20).toFixed(0)} MB`,
     );
     // The server stops reading and closes: a client still writing sees the 413 or, when the
