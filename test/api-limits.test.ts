@@ -216,6 +216,24 @@ describe.each(databases)("API request limits on %s", (database) => {
     expect(reconcile.status).toBe(403);
     expect(reconcile.headers.get("access-control-allow-origin")).toBeNull();
     expect(await reconcile.text()).toBe("/reconcile does not accept requests from other origins (got Origin: https://evil.example).");
+
+    // Preflights: the web app's origin may send JSON to GraphQL; no other origin gets a grant,
+    // and /reconcile grants none, with or without Authorization.
+    const preflight = (path: string, origin: string, headers = "content-type") =>
+      fetch(`${indexer.url}${path}`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": headers } });
+    const granted = await preflight("/graphql", "http://127.0.0.1:5173");
+    expect(granted.status).toBe(204);
+    expect(granted.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:5173");
+    expect(granted.headers.get("access-control-allow-credentials")).toBeNull();
+    for (const [path, origin, headers] of [
+      ["/graphql", "https://evil.example", "content-type"],
+      ["/reconcile", "https://evil.example", "authorization"],
+      ["/reconcile", "http://127.0.0.1:5173", "authorization"],
+    ] as const) {
+      const refused = await preflight(path, origin, headers);
+      expect(refused.headers.get("access-control-allow-origin"), `${path} from ${origin}`).toBeNull();
+      expect(refused.headers.get("access-control-allow-headers"), `${path} from ${origin}`).toBeNull();
+    }
     await expectHealthy();
   });
 

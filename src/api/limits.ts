@@ -512,11 +512,24 @@ function ownOrigin(c: Context): string | undefined {
 }
 
 /** Sets who may read answers from a browser: the listed origins and the API's own, never with
- * credentials (Ponder's server answers `*` and graphql-yoga reflects any origin with
- * `Access-Control-Allow-Credentials: true`; both are replaced here). Preflight (OPTIONS)
- * requests never reach this app: Ponder's server answers them itself. */
+ * credentials (graphql-yoga reflects any origin with `Access-Control-Allow-Credentials: true`;
+ * that is replaced here). Answers preflights (OPTIONS) itself: Ponder's server answers them
+ * with `*` only for its own routes (patches/ponder+0.16.10.patch). `/reconcile` allows no other
+ * origin, so its preflight never grants one. */
 export function corsPolicy(params: { origins: string[] }): MiddlewareHandler {
   return async (c, next) => {
+    if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) {
+      const origin = c.req.header("origin");
+      const headers: Record<string, string> = { vary: "Origin" };
+      const allowed = origin !== undefined && c.req.path !== "/reconcile" && (originAllowed(origin, params.origins) || origin === ownOrigin(c));
+      if (allowed) {
+        headers["access-control-allow-origin"] = params.origins.includes("*") ? "*" : origin;
+        headers["access-control-allow-methods"] = "GET, HEAD, POST";
+        headers["access-control-allow-headers"] = "content-type, accept, cache-control";
+        headers["access-control-max-age"] = "600";
+      }
+      return c.body(null, 204, headers);
+    }
     await next();
     const origin = c.req.header("origin");
     const headers = c.res.headers;
