@@ -227,8 +227,8 @@ export async function startIndexer(params: {
     await waitFor({
       what: `the indexer to reach block ${target}`,
       timeoutMs,
+      failFast: exitedEarly,
       check: async () => {
-        exitedEarly();
         const indexed = await indexedBlock();
         return indexed !== undefined && indexed >= target ? true : undefined;
       },
