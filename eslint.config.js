@@ -18,4 +18,33 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
+  // Layers (README, "Layout"): each folder imports only what its job needs.
+  {
+    files: ["src/**", "ops/**", "config/**", "common/**", "scripts/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["**/test/**", "**/bench/**", "**/chaos/**", "**/web/**"], message: "Runtime code must not import tests, benchmarks, the chaos harness or the web app." }] }],
+    },
+  },
+  {
+    files: ["web/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^(\\.\\./)+(src|ops|config|scripts|test|bench|chaos|ponder\\.\\w+)(/|$)",
+              message: "The web app imports only abis/ and common/ from outside web/.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["common/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["./*", "../*", "!viem"], message: "common/ is shared by the server, the scripts and the web app: it imports nothing but viem." }] }],
+    },
+  },
 );

@@ -1,8 +1,8 @@
 import { fileURLToPath } from "node:url";
 import { createConfig } from "ponder";
 import { ChamaAbi } from "./abis/ChamaAbi";
-import { loadEnv, preflight } from "./src/env";
-import { indexerTransport } from "./src/rpc";
+import { loadEnv, preflight } from "./config/env";
+import { indexerTransport } from "./config/rpc";
 
 const env = loadEnv({ root: fileURLToPath(new URL(".", import.meta.url)) });
 
@@ -18,7 +18,7 @@ export default createConfig({
     [env.chainName]: {
       id: env.chainId,
       // One entry: our transport, which lets Ponder drop a head block a reorg replaced at once
-      // (src/rpc.ts). Fan-out: the same URL listed N times, as Ponder rate-limits each entry on
+      // (config/rpc.ts). Fan-out: the same URL listed N times, as Ponder rate-limits each entry on
       // its own; Ponder's own HTTP client then serves them, without that guard.
       rpc: env.rpcFanout > 1 ? Array.from({ length: env.rpcFanout }, () => env.rpcUrl) : indexerTransport(env.rpcUrl),
       ethGetLogsBlockRange: env.ethGetLogsBlockRange,

@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { projectRoot } from "../scripts/lib/chama";
 import { startPostgres } from "../scripts/lib/postgres";
-import { BENCH_RPC_FANOUT } from "../src/env";
+import { BENCH_RPC_FANOUT } from "../config/env";
 import { type BackfillResult, runBackfill } from "./backfill";
 import { type ChainSpec, ensureChain } from "./chain";
 import { type ReadsResult, runReads } from "./reads";

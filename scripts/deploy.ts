@@ -6,7 +6,7 @@
  */
 import { type Hex, isHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { ConfigError, LOCAL_CHAIN_ID, assertChain, loadChainEnv } from "../src/env";
+import { ConfigError, LOCAL_CHAIN_ID, assertChain, loadChainEnv } from "../config/env";
 import { deployChama, devAccounts, projectRoot, writeDeployment } from "./lib/chama";
 import { runMain } from "./lib/main";
 

@@ -13,7 +13,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { createTestClient, http } from "viem";
-import { ConfigError, LOCAL_CHAIN_ID, loadEnv } from "../src/env";
+import { ConfigError, LOCAL_CHAIN_ID, loadEnv } from "../config/env";
 import { type Anvil, startAnvil } from "./lib/anvil";
 import { chainFor, deployChama, devAccounts, projectRoot, writeDeployment } from "./lib/chama";
 import { runMain } from "./lib/main";

@@ -14,8 +14,8 @@
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { loadEnv, loadOpsEnv } from "../src/env";
-import { type ReconcileReport, postgresSnapshot, reconcile, reconcileSettings } from "../src/reconcile";
+import { loadEnv, loadOpsEnv } from "../config/env";
+import { type ReconcileReport, postgresSnapshot, reconcile, reconcileSettings } from "../ops/reconcile";
 import { projectRoot } from "./lib/chama";
 
 export type RunReconcileParameters = { url?: string; schema?: string };

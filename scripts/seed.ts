@@ -7,7 +7,7 @@
 import { fileURLToPath } from "node:url";
 import { type Address, type Hex, createTestClient, http } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
-import { ConfigError, LOCAL_CHAIN_ID, loadEnv } from "../src/env";
+import { ConfigError, LOCAL_CHAIN_ID, loadEnv } from "../config/env";
 import { chainFor, clientsFor, devAccounts, projectRoot } from "./lib/chama";
 import { runMain } from "./lib/main";
 import { createRandom } from "./lib/random";

@@ -9,7 +9,7 @@
  * (DATABASE_VIEWS_SCHEMA, else "jenga_live"), so a rebuild switches replicas without a restart.
  */
 import { parseArgs } from "node:util";
-import { ConfigError, loadEnv } from "../src/env";
+import { ConfigError, loadEnv } from "../config/env";
 import { projectRoot } from "./lib/chama";
 import { runMain } from "./lib/main";
 import { spawnPonder } from "./lib/ponder";

@@ -5,7 +5,7 @@
  *   npm start -- --port 42069 [--hostname 0.0.0.0] [--schema jenga] [--views-schema jenga_live]
  */
 import { parseArgs } from "node:util";
-import { loadEnv } from "../src/env";
+import { loadEnv } from "../config/env";
 import { projectRoot } from "./lib/chama";
 import { runMain } from "./lib/main";
 import { spawnPonder } from "./lib/ponder";

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { encodeFunctionData, numberToHex } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
-import type { ReconcileReport } from "../src/reconcile";
+import type { ReconcileReport } from "../ops/reconcile";
 import { ADMIN_TOKEN, SAT, deploy, postReconcile, startChain, startIndexer } from "./helpers";
 
 const { values } = parseArgs({

@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { projectRoot } from "../scripts/lib/chama";
 import { getFreePort } from "../scripts/lib/ports";
-import { ConfigError, indexerNodeOptions, loadEnv } from "../src/env";
+import { ConfigError, indexerNodeOptions, loadEnv } from "../config/env";
 import pg from "pg";
 import { type Chain, deploy, postgresUrl, runIndexerToExit, startChain } from "./helpers";
 

@@ -12,8 +12,8 @@ import pg from "pg";
 import { type Account, type Address, type Hash, createTestClient, http } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
 import { type Anvil, startAnvil } from "../scripts/lib/anvil";
-import type { SyncHealth } from "../src/health";
-import type { ReconcileReport } from "../src/reconcile";
+import type { SyncHealth } from "../ops/health";
+import type { ReconcileReport } from "../ops/reconcile";
 import { chainFor, clientsFor, deployChama, devAccounts, projectRoot } from "../scripts/lib/chama";
 import { spawnPonder, waitForPonderHealth } from "../scripts/lib/ponder";
 import { getFreePort } from "../scripts/lib/ports";
@@ -179,6 +179,8 @@ export async function startIndexer(params: {
   env?: Record<string, string>;
   /** Extra `ponder start` arguments (e.g. --views-schema). */
   args?: string[];
+  /** Run the project from this directory (a copy of it) instead of the project root. */
+  cwd?: string;
 }): Promise<Indexer> {
   const { chain, address, startBlock, database } = params;
   const port = await getFreePort();
@@ -187,6 +189,7 @@ export async function startIndexer(params: {
   const child = spawnPonder({
     args: ["start", "--port", String(port), "--hostname", "127.0.0.1", "--schema", storage.schema, ...(params.args ?? [])],
     stdio: "pipe",
+    cwd: params.cwd,
     env: {
       CHAIN_ID: String(CHAIN_ID),
       [`PONDER_RPC_URL_${CHAIN_ID}`]: params.rpcUrl ?? chain.rpcUrl,

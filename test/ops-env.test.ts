@@ -9,9 +9,9 @@ import { describe, expect, test } from "vitest";
 import { getFreePort } from "../scripts/lib/ports";
 import { waitFor } from "../scripts/lib/processes";
 import { servedSchema } from "../src/api/ops";
-import { ConfigError, loadOpsEnv } from "../src/env";
-import { HealthMonitor, type IndexState, ReorgWatcher, type SyncHealth, healthMetrics } from "../src/health";
-import type { ReconcileReport } from "../src/reconcile";
+import { ConfigError, loadOpsEnv } from "../config/env";
+import { HealthMonitor, type IndexState, ReorgWatcher, type SyncHealth, healthMetrics } from "../ops/health";
+import type { ReconcileReport } from "../ops/reconcile";
 
 describe("loadOpsEnv", () => {
   test("defaults", () => {

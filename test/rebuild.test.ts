@@ -9,7 +9,7 @@ import pg from "pg";
 import type { Address } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ChamaAbi } from "../abis/ChamaAbi";
-import type { ReconcileReport } from "../src/reconcile";
+import type { ReconcileReport } from "../ops/reconcile";
 import {
   CHAIN_ID,
   type Chain,

@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { describe, expect, test } from "vitest";
 import { CACHE_HEADER, coalesceAfterArrival, responseCache } from "../src/api/response-cache";
-import { ConfigError, loadApiEnv } from "../src/env";
+import { ConfigError, loadApiEnv } from "../config/env";
 
 /** A deferred promise the test resolves by hand. */
 function deferred<T>() {

@@ -1,11 +1,11 @@
 /**
- * The indexer's JSON-RPC transport (src/rpc.ts) against a real anvil, then the race it exists
+ * The indexer's JSON-RPC transport (config/rpc.ts) against a real anvil, then the race it exists
  * for, with the real `ponder start`: the head block Ponder is fetching logs for is replaced by a
  * reorg before the logs arrive.
  */
 import { type Hex, createClient, keccak256, toHex } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { indexerTransport } from "../src/rpc";
+import { indexerTransport } from "../config/rpc";
 import { type Chain, SAT, accounts, chamaAs, deploy, startChain, startIndexer, startLyingRpc } from "./helpers";
 import { expectedTables, indexedTables } from "./truth";
 

@@ -13,7 +13,7 @@ import {
 } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { ChamaAbi } from "../../abis/ChamaAbi";
-import { type Deployment, deploymentPath } from "../../src/env";
+import { type Deployment, deploymentPath } from "../../config/env";
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { indexerNodeOptions } from "../../src/env";
+import { indexerNodeOptions } from "../../config/env";
 import { projectRoot } from "./chama";
 import { waitFor } from "./processes";
 
@@ -12,16 +12,17 @@ export function ponderBin(): string {
   return bin;
 }
 
-/** Spawns the ponder CLI (`dev`, `start`, `serve`…) in the project root, with the Node
- * options from PONDER_NODE_SEMI_SPACE_MB (see src/env.ts). */
+/** Spawns the ponder CLI (`dev`, `start`, `serve`…) in the project root (or `cwd`, a copy of
+ * it), with the Node options from PONDER_NODE_SEMI_SPACE_MB (see config/env.ts). */
 export function spawnPonder(params: {
   args: string[];
   env?: Record<string, string | undefined>;
   stdio?: "inherit" | "pipe";
+  cwd?: string;
 }): ChildProcess {
   const env = { ...process.env, PONDER_TELEMETRY_DISABLED: "true", ...params.env };
   return spawn(process.execPath, [ponderBin(), ...params.args], {
-    cwd: projectRoot,
+    cwd: params.cwd ?? projectRoot,
     env: { ...env, NODE_OPTIONS: indexerNodeOptions({ env }) },
     stdio: params.stdio === "pipe" ? ["ignore", "pipe", "pipe"] : "inherit",
   });

@@ -3,7 +3,7 @@ import schema from "ponder:schema";
 import { getTableName, isTable } from "drizzle-orm";
 import { Hono } from "hono";
 import { client, graphql, sql } from "ponder";
-import { loadApiEnv, loadEnv, loadSqlEnv } from "../env";
+import { loadApiEnv, loadEnv, loadSqlEnv } from "../../config/env";
 import { bodyCap, catchThrown, corsPolicy, graphqlGuard, internalError, loadShedder, sameOriginOnly } from "./limits";
 import { createOpsApp, servedSchema } from "./ops";
 import { responseCache } from "./response-cache";

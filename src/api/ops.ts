@@ -11,9 +11,9 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
-import { type Env, loadOpsEnv } from "../env";
-import { HealthMonitor, type IndexState, healthMetrics } from "../health";
-import { type Query, type Snapshot, type SqlClient, pgliteSnapshot, postgresSnapshot, readCheckpoint, reconcile, reconcileSettings } from "../reconcile";
+import { type Env, loadOpsEnv } from "../../config/env";
+import { HealthMonitor, type IndexState, healthMetrics } from "../../ops/health";
+import { type Query, type Snapshot, type SqlClient, pgliteSnapshot, postgresSnapshot, readCheckpoint, reconcile, reconcileSettings } from "../../ops/reconcile";
 
 type PonderDatabase = {
   driver:

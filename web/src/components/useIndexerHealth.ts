@@ -1,6 +1,6 @@
 /** The indexer's GET /sync-health, fetched while the component using it is mounted. */
 import { useEffect, useState } from "react";
-import type { SyncHealth as IndexerHealth } from "../../../src/health";
+import type { SyncHealth as IndexerHealth } from "../../../common/ops-api";
 import { ponderIndexer } from "../sync/ponderIndexer";
 
 export type { IndexerHealth };

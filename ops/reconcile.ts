@@ -13,7 +13,7 @@
  */
 import { type Address, type Hex, createPublicClient, getAddress, http } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
-import type { Env, OpsEnv } from "./env";
+import type { Env, OpsEnv } from "../config/env";
 
 export type Row = Record<string, unknown>;
 /** Runs one SQL statement and returns its rows. The reconciler inlines only values it has
@@ -22,38 +22,8 @@ export type Query = (text: string) => Promise<Row[]>;
 /** Runs `fn` against one consistent, read-only snapshot of the database. */
 export type Snapshot = <T>(fn: (query: Query) => Promise<T>) => Promise<T>;
 
-export type DiscrepancyKind = "missing_in_db" | "extra_in_db" | "value_mismatch";
-export type DiscrepancyTable = "chama" | "member" | "contribution" | "payout" | "contract";
-export type Values = Record<string, string | number | null>;
-export type Discrepancy = {
-  kind: DiscrepancyKind;
-  table: DiscrepancyTable;
-  /** Primary key: chama id, `chamaId:address`, `transactionHash:logIndex`, or the contract address. */
-  key: string;
-  /** For `value_mismatch`: the fields that differ. */
-  fields?: string[];
-  db: Values | null;
-  chain: Values | null;
-};
-
-export type ReconcileReport = {
-  ok: boolean;
-  /** The block compared at (the indexer's checkpoint), and its timestamp. */
-  block: string;
-  blockTimestamp: string;
-  startedAt: string;
-  durationMs: number;
-  rows: { chamas: number; members: number; contributions: number; payouts: number };
-  logs: number;
-  /** JSON-RPC calls made and the HTTP requests that carried them (batched). */
-  rpc: { calls: number; httpRequests: number };
-  /** Where the time went: reading the tables; eth_getLogs and comparing event rows; chama
-   * views; member views. */
-  phasesMs: { readIndex: number; logs: number; chamaViews: number; memberViews: number };
-  discrepancyCount: number;
-  /** The first `maxDiscrepancies` discrepancies. */
-  discrepancies: Discrepancy[];
-};
+export type { Discrepancy, DiscrepancyKind, DiscrepancyTable, ReconcileReport, Values } from "../common/ops-api";
+import type { Discrepancy, ReconcileReport, Values } from "../common/ops-api";
 
 export class ReconcileError extends Error {
   override name = "ReconcileError";

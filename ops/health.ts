@@ -12,35 +12,14 @@
  * Every RPC call has a short timeout: a slow or dead RPC is reported, never waited on.
  */
 import { type Hex, createPublicClient, http } from "viem";
-import type { OpsEnv } from "./env";
-import type { Discrepancy, ReconcileReport } from "./reconcile";
+import type { OpsEnv } from "../config/env";
+import { HEALTH_STATUSES, type HealthStatus, type ReconciliationSummary, type Reorg, type SyncHealth } from "../common/ops-api";
+import type { ReconcileReport } from "./reconcile";
 
-export type HealthStatus = "ok" | "lagging" | "stalled" | "diverged";
-export const HEALTH_STATUSES: readonly HealthStatus[] = ["ok", "lagging", "stalled", "diverged"];
+export type { HealthStatus, ReconciliationSummary, Reorg, SyncHealth } from "../common/ops-api";
+export { HEALTH_STATUSES } from "../common/ops-api";
 
 export type IndexState = { block: bigint; timestamp: bigint; ready: boolean };
-
-export type Reorg = { detectedAt: string; depth: number; commonAncestor: string | null; head: string; beyondWindow: boolean };
-
-export type ReconciliationSummary =
-  | { at: string; ok: boolean; block: string; durationMs: number; discrepancyCount: number; discrepancies: Discrepancy[]; rpc: ReconcileReport["rpc"] }
-  | { at: string; ok: false; error: string };
-
-export type SyncHealth = {
-  status: HealthStatus;
-  /** Why the status is not `ok`, one sentence each. */
-  reasons: string[];
-  checkedAt: string;
-  chain: { reachable: true; head: string; headTimestamp: string; rpcMs: number } | { reachable: false; error: string; rpcMs: number };
-  indexed: { block: string; timestamp: string; lastAdvancedAt: string } | null;
-  lag: { blocks: number; seconds: number } | null;
-  sync: { mode: "realtime" | "backfilling"; ready: boolean; startBlock: string; progress: number } | null;
-  reorgs: { seen: number; deepest: number; last: Reorg | null; unrecoverable: boolean; watchingSince: string; windowBlocks: number };
-  lastReconciliation: ReconciliationSummary | null;
-  thresholds: { maxLagBlocks: number; maxLagSeconds: number; stallSeconds: number; finalityBlocks: number; rpcTimeoutMs: number };
-  /** Lag samples over the last hour, oldest first (for a chart). */
-  lagHistory: { at: string; blocks: number; seconds: number }[];
-};
 
 type ChainBlock = { number: bigint; hash: Hex; parentHash: Hex; timestamp: bigint };
 

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { type Address, type Hex, createPublicClient, getAddress, http, isAddress } from "viem";
-import { DatabaseCheckError, checkChainCache, openStartupDatabase } from "../config/chain-cache";
+import { DatabaseCheckError, checkChainCache, openStartupDatabase } from "./chain-cache";
 
 export const LOCAL_CHAIN_ID = 31337;
 export const LOCAL_RPC_URL = "http://127.0.0.1:8545";
