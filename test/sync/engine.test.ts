@@ -699,4 +699,34 @@ describe("offline, reloads and tabs", () => {
     expect(engine.store.get(action.id)?.status).toBe("confirmed");
     expect(engine.health().indexerOnline).toBe(false);
   });
+
+  test("a failed read of the index is tried again with backoff, without waiting for a new block", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    // The index is busy (a 503) when the receipt arrives; the row is indexed meanwhile, and no
+    // further block is pushed.
+    indexer.unreachable = true;
+    chain.mine({ hash: action.hash!, account: ALICE, nonce: 0 });
+    await settle();
+    const failedFetches = indexer.fetches.length;
+    expect(engine.store.get(action.id)?.status).toBe("confirmed");
+    clock.advance(500);
+    await settle();
+    expect(indexer.fetches.length).toBe(failedFetches + 1);
+    clock.advance(999);
+    await settle();
+    expect(indexer.fetches.length, "the second retry waits twice as long").toBe(failedFetches + 1);
+    indexer.unreachable = false;
+    indexer.rows.push(rowFor(engine.store.get(action.id)!));
+    clock.advance(1);
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("reconciled");
+    expect(engine.health().indexerOnline).toBe(true);
+    // Once it succeeded, no more retries are scheduled.
+    const fetches = indexer.fetches.length;
+    clock.advance(60_000);
+    await settle();
+    expect(indexer.fetches.length).toBe(fetches);
+  });
 });

@@ -106,6 +106,8 @@ export type SyncEngineOptions = {
 };
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+const FETCH_RETRY_FIRST_MS = 500;
+const FETCH_RETRY_MAX_MS = 8_000;
 
 /** An in-process lock: one holder per name at a time, in call order. */
 export function memoryLock(): LockFn {
@@ -222,6 +224,11 @@ export class SyncEngine {
   private started = false;
   private unsubscribe: (() => void) | undefined;
   private timeoutHandle: unknown;
+  /** A reconcile pass whose read of the index failed is tried again after this long (ms),
+   * doubling up to 8 s: the index may be busy (503) or briefly down, and no pushed block may
+   * come to trigger the next pass. */
+  private fetchRetryMs = FETCH_RETRY_FIRST_MS;
+  private fetchRetryHandle: unknown;
   /** Hashes with a receipt watch running. */
   private readonly watching = new Set<Hash>();
   private refreshing: Promise<void> | undefined;
@@ -266,6 +273,8 @@ export class SyncEngine {
     this.unsubscribe = undefined;
     if (this.timeoutHandle !== undefined) this.clock.clearTimeout(this.timeoutHandle);
     this.timeoutHandle = undefined;
+    if (this.fetchRetryHandle !== undefined) this.clock.clearTimeout(this.fetchRetryHandle);
+    this.fetchRetryHandle = undefined;
     this.setHealth({ live: false });
   }
 
@@ -603,8 +612,16 @@ export class SyncEngine {
     try {
       rows = await this.indexer.fetchRows({ hashes: [...new Set(watched.flatMap((a) => a.hashes))] });
       this.setHealth({ indexerOnline: true });
+      this.fetchRetryMs = FETCH_RETRY_FIRST_MS;
     } catch (error) {
       this.setHealth({ indexerOnline: false, lastError: errorMessage(error) });
+      if (this.started && this.fetchRetryHandle === undefined) {
+        this.fetchRetryHandle = this.clock.setTimeout(() => {
+          this.fetchRetryHandle = undefined;
+          void this.refresh();
+        }, this.fetchRetryMs);
+        this.fetchRetryMs = Math.min(this.fetchRetryMs * 2, FETCH_RETRY_MAX_MS);
+      }
       return;
     }
     // Read again: receipts and replacements may have landed during the fetch.
