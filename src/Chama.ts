@@ -1,3 +1,14 @@
+/**
+ * Handlers for the Chama contract's three events, and the tables each one writes
+ * (test/events.test.ts asserts these rows, event by event):
+ *
+ * - `ChamaCreated`: inserts `chama` (zero totals and counts).
+ * - `ContributionMade`: inserts `contribution`; upserts `member` (chama, contributor),
+ *   `account` (contributor) and `chama_day` (chama, UTC day); updates `chama`'s totals, and
+ *   its member count on an address's first contribution to it.
+ * - `PayoutProcessed`: inserts `payout`; upserts `member` (chama, recipient), `account`
+ *   (recipient) and `chama_day`; updates `chama`'s totals (member count unchanged).
+ */
 import { type Context, ponder } from "ponder:registry";
 import { account, chama, chamaDay, contribution, member, payout } from "ponder:schema";
 
