@@ -24,7 +24,8 @@ import { ponderIndexer } from "../web/src/sync/ponderIndexer";
 import { ActionStore, memoryStorage } from "../web/src/sync/store";
 import type { Action } from "../web/src/sync/types";
 import { viemChain } from "../web/src/sync/viemChain";
-import { LOCAL_CHAIN_ID, type Wallet, chainFor, devWallet } from "../web/src/wallet";
+import { LOCAL_CHAIN_ID, chainFor } from "../common/chain";
+import { type Wallet, devWallet } from "../web/src/wallet";
 
 export type RealtimeResult = {
   samples: number;

@@ -6,6 +6,7 @@
  * (`indexRowsByHash` + `findIndexedRow`) is timed too.
  */
 import { type Address, type Hash, keccak256, toHex } from "viem";
+import { LOCAL_CHAIN_ID } from "../common/chain";
 import { type IndexerPort, SyncEngine, findIndexedRow, indexRowsByHash } from "../web/src/sync/engine";
 import { ActionStore, DEFAULT_STORAGE_KEY, type KeyValueStorage, memoryStorage, serializeActions } from "../web/src/sync/store";
 import type { Action, ActionKind, ActionParams, IndexedRow } from "../web/src/sync/types";
@@ -35,7 +36,7 @@ export type ReconcileResult = {
 };
 
 const ACCOUNT: Address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-const CHAIN_ID = 31337;
+const CHAIN_ID = LOCAL_CHAIN_ID;
 
 function hashOf(i: number): Hash {
   return keccak256(toHex(i));

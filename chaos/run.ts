@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type Address, type Hash, encodeFunctionData, getAddress, numberToHex } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
+import { PONDER_FINALITY_BLOCKS } from "../common/chain";
 import { startPostgres } from "../scripts/lib/postgres";
 import { type Random, createRandom } from "../scripts/lib/random";
 import {
@@ -32,8 +33,8 @@ import {
 import { type Tables, expectedTables, indexedTables, viewMismatches } from "../test/truth";
 import { type FaultProxy, startFaultProxy } from "./proxy";
 
-/** Ponder's finality depth on chain 31337: reorgs stay well inside it. */
-const FINALITY = 30;
+/** Ponder's finality depth on the local chain: reorgs stay well inside it. */
+const FINALITY = PONDER_FINALITY_BLOCKS;
 const MAX_REORG_DEPTH = 8;
 
 export type ChaosOptions = {

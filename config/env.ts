@@ -5,9 +5,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { type Address, type Hex, createPublicClient, getAddress, http, isAddress } from "viem";
+import { LOCAL_CHAIN_ID, PONDER_FINALITY_BLOCKS } from "../common/chain";
 import { DatabaseCheckError, checkChainCache, openStartupDatabase } from "./chain-cache";
 
-export const LOCAL_CHAIN_ID = 31337;
 export const LOCAL_RPC_URL = "http://127.0.0.1:8545";
 
 export class ConfigError extends Error {
@@ -333,8 +333,8 @@ export async function preflight(env: Env, options: { timeoutMs?: number; log?: (
 }
 
 export type OpsEnv = {
-  /** Blocks after which Ponder treats a block as final (30 on chains it has no entry for,
-   * 31337 included); a reorg deeper than this is unrecoverable for the running indexer. */
+  /** Blocks after which Ponder treats a block as final (default PONDER_FINALITY_BLOCKS); a
+   * reorg deeper than this is unrecoverable for the running indexer. */
   finalityBlocks: number;
   /** Lag above which /sync-health says `lagging`. */
   maxLagBlocks: number;
@@ -381,7 +381,7 @@ export function loadOpsEnv(params: Pick<LoadEnvParameters, "env"> = {}): OpsEnv 
     throw new ConfigError("ADMIN_TOKEN must be at least 16 characters long (use `openssl rand -hex 32`).");
   }
   return {
-    finalityBlocks: int("FINALITY_BLOCKS", 30, 1, 100_000),
+    finalityBlocks: int("FINALITY_BLOCKS", PONDER_FINALITY_BLOCKS, 1, 100_000),
     maxLagBlocks: int("HEALTH_MAX_LAG_BLOCKS", 10, 0),
     maxLagSeconds: int("HEALTH_MAX_LAG_SECONDS", 120, 0),
     stallSeconds: int("HEALTH_STALL_SECONDS", 300, 1),

@@ -23,6 +23,7 @@ export type Query = (text: string) => Promise<Row[]>;
 export type Snapshot = <T>(fn: (query: Query) => Promise<T>) => Promise<T>;
 
 export type { Discrepancy, DiscrepancyKind, DiscrepancyTable, ReconcileReport, Values } from "../common/ops-api";
+import { decodeCheckpoint } from "../common/checkpoint";
 import type { Discrepancy, ReconcileReport, Values } from "../common/ops-api";
 
 export class ReconcileError extends Error {
@@ -91,8 +92,7 @@ export function countingClient(params: { rpcUrl: string; batchSize: number; time
 }
 
 /** The block number and timestamp of the indexer's checkpoint for `chainId`, from
- * `_ponder_checkpoint` (Ponder's own bookkeeping: `latest_checkpoint` starts with a 10-digit
- * timestamp, a 16-digit chain id and a 16-digit block number). */
+ * `_ponder_checkpoint` (Ponder's own bookkeeping). */
 export async function readCheckpoint(params: { query: Query; schema: string; chainId: number }) {
   const rows = await params.query(
     `SELECT chain_id::text AS chain_id, latest_checkpoint FROM ${quoteIdent(params.schema)}."_ponder_checkpoint"`,
@@ -100,7 +100,9 @@ export async function readCheckpoint(params: { query: Query; schema: string; cha
   const row = rows.find((r) => text(r, "chain_id") === String(params.chainId));
   if (!row) return undefined;
   const checkpoint = text(row, "latest_checkpoint");
-  return { blockTimestamp: BigInt(checkpoint.slice(0, 10)), blockNumber: BigInt(checkpoint.slice(26, 42)) };
+  const decoded = decodeCheckpoint(checkpoint);
+  if (!decoded) throw new ReconcileError(`unexpected checkpoint "${checkpoint}" in ${params.schema}._ponder_checkpoint`);
+  return { blockTimestamp: decoded.blockTimestamp, blockNumber: decoded.blockNumber };
 }
 
 /** Reads a whole table page by page, in primary-key order (keyset pagination). */

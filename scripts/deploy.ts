@@ -6,7 +6,8 @@
  */
 import { type Hex, isHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { ConfigError, LOCAL_CHAIN_ID, assertChain, loadChainEnv } from "../config/env";
+import { LOCAL_CHAIN_ID } from "../common/chain";
+import { ConfigError, assertChain, loadChainEnv } from "../config/env";
 import { deployChama, devAccounts, projectRoot, writeDeployment } from "./lib/chama";
 import { runMain } from "./lib/main";
 

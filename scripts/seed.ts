@@ -7,8 +7,9 @@
 import { fileURLToPath } from "node:url";
 import { type Address, type Hex, createTestClient, http } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
-import { ConfigError, LOCAL_CHAIN_ID, loadEnv } from "../config/env";
-import { chainFor, clientsFor, devAccounts, projectRoot } from "./lib/chama";
+import { LOCAL_CHAIN_ID, chainFor } from "../common/chain";
+import { ConfigError, loadEnv } from "../config/env";
+import { clientsFor, devAccounts, projectRoot } from "./lib/chama";
 import { runMain } from "./lib/main";
 import { createRandom } from "./lib/random";
 

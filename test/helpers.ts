@@ -14,18 +14,17 @@ import { ChamaAbi } from "../abis/ChamaAbi";
 import { type Anvil, startAnvil } from "../scripts/lib/anvil";
 import type { SyncHealth } from "../ops/health";
 import type { ReconcileReport } from "../ops/reconcile";
-import { chainFor, clientsFor, deployChama, devAccounts, projectRoot } from "../scripts/lib/chama";
+import { LOCAL_CHAIN_ID, chainFor } from "../common/chain";
+import { clientsFor, deployChama, devAccounts, projectRoot } from "../scripts/lib/chama";
 import { spawnPonder, waitForPonderHealth } from "../scripts/lib/ponder";
 import { getFreePort } from "../scripts/lib/ports";
 import { stopProcess, waitFor, waitForExit } from "../scripts/lib/processes";
 
 export { waitFor } from "../scripts/lib/processes";
+export { SAT } from "../common/chain";
 
-export const CHAIN_ID = 31337;
+export const CHAIN_ID = LOCAL_CHAIN_ID;
 export const accounts = devAccounts(10);
-
-/** 1 sat = 10^10 wei. */
-export const SAT = 10_000_000_000n;
 
 export type Database = "pglite" | "postgres";
 

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { LOCAL_CHAIN_ID } from "../../common/chain";
 import { assertPortFree } from "./ports";
 import { assertRunning, stopProcess, waitFor } from "./processes";
 
@@ -42,7 +43,7 @@ export type Anvil = {
 
 /** Starts anvil on a free port and resolves once it answers JSON-RPC. */
 export async function startAnvil(params: StartAnvilParameters): Promise<Anvil> {
-  const { port, host = "127.0.0.1", chainId = 31337, blockTime, timestamp, inheritOutput = false } = params;
+  const { port, host = "127.0.0.1", chainId = LOCAL_CHAIN_ID, blockTime, timestamp, inheritOutput = false } = params;
   await assertPortFree({ port, host, what: "anvil", variable: "ANVIL_PORT" });
 
   const args = ["--host", host, "--port", String(port), "--chain-id", String(chainId)];

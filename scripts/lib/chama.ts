@@ -3,42 +3,26 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   type Account,
-
-  type Chain,
   type Hex,
   createPublicClient,
   createWalletClient,
-  defineChain,
   http,
 } from "viem";
-import { mnemonicToAccount } from "viem/accounts";
 import { ChamaAbi } from "../../abis/ChamaAbi";
+import { anvilAccount, chainFor } from "../../common/chain";
 import { type Deployment, deploymentPath } from "../../config/env";
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** anvil's well-known development mnemonic: its accounts are funded with 10,000 ETH each. */
-const ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
-
 /** anvil's first `count` development accounts (index 0 deploys and administers). */
 export function devAccounts(count = 10) {
-  return Array.from({ length: count }, (_, addressIndex) => mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex }));
+  return Array.from({ length: count }, (_, addressIndex) => anvilAccount(addressIndex));
 }
 
 /** The compiled contract, as written by `npm run contracts:build`. */
 export function chamaArtifact(): { abi: typeof ChamaAbi; bytecode: Hex } {
   const json = JSON.parse(readFileSync(path.join(projectRoot, "contracts/out/Chama.json"), "utf8")) as { bytecode: Hex };
   return { abi: ChamaAbi, bytecode: json.bytecode };
-}
-
-/** A viem chain object for any chain id and RPC URL. */
-export function chainFor(params: { chainId: number; rpcUrl: string }): Chain {
-  return defineChain({
-    id: params.chainId,
-    name: params.chainId === 31337 ? "Anvil" : `Chain ${params.chainId}`,
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [params.rpcUrl] } },
-  });
 }
 
 /** Public and wallet clients for one RPC URL and account. */

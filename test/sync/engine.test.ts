@@ -5,13 +5,13 @@
  */
 import type { Address } from "viem";
 import { beforeEach, describe, expect, test, vi } from "vitest";
+import { SAT } from "../../common/chain";
 import { NonceUsedError, SyncEngine, UnreachableError, memoryLock } from "../../web/src/sync/engine";
 import { ActionStore, type KeyValueStorage, memoryStorage } from "../../web/src/sync/store";
 import type { Action, ActionParams, IndexedRow } from "../../web/src/sync/types";
 import { FakeChain, FakeClock, FakeIndexer, settle } from "./fakes";
 
 const ALICE: Address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-const SAT = 10_000_000_000n;
 const STACK: ActionParams = { kind: "contribution", chamaId: 1n, amount: 1_000n * SAT };
 
 let clock: FakeClock;

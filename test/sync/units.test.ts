@@ -1,7 +1,8 @@
 /** Units: bigint in, bigint out; sats are 10^10 wei; nothing goes through a float. */
 import { describe, expect, test } from "vitest";
 import { readConfig } from "../../web/src/config";
-import { SAT, formatAmount, parseAmount } from "../../web/src/units";
+import { SAT } from "../../common/chain";
+import { formatAmount, parseAmount } from "../../web/src/units";
 
 describe("units", () => {
   test("1 sat is 10^10 wei, and the stack preset is 10^13 wei", () => {

@@ -17,7 +17,8 @@ import { ActionStore } from "./sync/store";
 import type { ActionParams } from "./sync/types";
 import { viemChain } from "./sync/viemChain";
 import { UNITS, type Unit } from "./units";
-import { DEV_ACCOUNT_COUNT, LOCAL_CHAIN_ID, type Wallet, chainFor, connectInjected, devWallet, injectedProvider } from "./wallet";
+import { LOCAL_CHAIN_ID, chainFor } from "../../common/chain";
+import { DEV_ACCOUNT_COUNT, type Wallet, connectInjected, devWallet, injectedProvider } from "./wallet";
 
 const UNIT_KEY = "jenga.unit";
 const DEV_ACCOUNT_KEY = "jenga.devAccount";

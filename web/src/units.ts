@@ -1,6 +1,6 @@
 /**
  * Amounts are bigints in wei everywhere; units only change how they are typed and shown.
- * 1 sat = 10^10 wei (BTC-native EVM chains: an 18-decimal coin, 8-decimal sats).
+ * 1 sat = 10^10 wei (`SAT` in common/chain.ts).
  */
 import { formatUnits, parseUnits } from "viem";
 
@@ -9,8 +9,6 @@ export const UNITS: Unit[] = ["sats", "ether", "wei"];
 
 const DECIMALS: Record<Unit, number> = { wei: 0, sats: 10, ether: 18 };
 const LABEL: Record<Unit, string> = { wei: "wei", sats: "sats", ether: "ETH" };
-
-export const SAT = 10n ** 10n;
 
 /** Formats wei in the unit, with thousands separators on the whole part. */
 export function formatAmount(wei: bigint, unit: Unit): string {

@@ -12,15 +12,10 @@ import {
   type WalletClient,
   createWalletClient,
   custom,
-  defineChain,
   http,
 } from "viem";
-import { mnemonicToAccount } from "viem/accounts";
+import { LOCAL_CHAIN_ID, anvilAccount } from "../../common/chain";
 
-export const LOCAL_CHAIN_ID = 31337;
-
-/** anvil's public development mnemonic. Its keys are known to everyone: dev chains only. */
-const ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
 export const DEV_ACCOUNT_COUNT = 10;
 
 export type Wallet = {
@@ -30,21 +25,12 @@ export type Wallet = {
   client: WalletClient<Transport, Chain, Account>;
 };
 
-export function chainFor(params: { chainId: number; rpcUrl: string }): Chain {
-  return defineChain({
-    id: params.chainId,
-    name: params.chainId === LOCAL_CHAIN_ID ? "Anvil (local)" : `Chain ${params.chainId}`,
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [params.rpcUrl] } },
-  });
-}
-
 export function injectedProvider(): EIP1193Provider | undefined {
   return (globalThis as { ethereum?: EIP1193Provider }).ethereum;
 }
 
 export function devAddresses(): Address[] {
-  return Array.from({ length: DEV_ACCOUNT_COUNT }, (_, addressIndex) => mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex }).address);
+  return Array.from({ length: DEV_ACCOUNT_COUNT }, (_, addressIndex) => anvilAccount(addressIndex).address);
 }
 
 /** The dev wallet for anvil account `index`. Refuses any chain but 31337. */
@@ -52,7 +38,7 @@ export function devWallet(params: { chain: Chain; rpcUrl: string; index: number 
   if (params.chain.id !== LOCAL_CHAIN_ID) {
     throw new Error(`The dev wallet only works on the local chain ${LOCAL_CHAIN_ID}; connect a browser wallet for chain ${params.chain.id}.`);
   }
-  const account = mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex: params.index });
+  const account = anvilAccount(params.index);
   return {
     kind: "dev",
     label: `Dev wallet · anvil account #${params.index}`,

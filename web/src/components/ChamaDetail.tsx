@@ -7,7 +7,8 @@ import { accountHref, dayLabel, sameAddress, short } from "../format";
 import { CHAMA_QUERY, type ChamaData } from "../queries";
 import { useActions } from "../sync/react";
 import type { Action } from "../sync/types";
-import { AmountError, SAT, formatAmount, parseAmount } from "../units";
+import { SAT } from "../../../common/chain";
+import { AmountError, formatAmount, parseAmount } from "../units";
 import { ActionRows } from "./ActionRows";
 import { useIndexedQuery } from "./useIndexedQuery";
 

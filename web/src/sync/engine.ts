@@ -9,6 +9,7 @@
  * injected, so tests drive every transition with scripted answers and a fake clock.
  */
 import type { Address, Hash } from "viem";
+import { PONDER_FINALITY_BLOCKS } from "../../../common/chain";
 import type { ActionStore } from "./store";
 import {
   type Action,
@@ -99,7 +100,7 @@ export type SyncEngineOptions = {
   /** A pending transaction fails as "timed out" after this long. Default 10 minutes. */
   timeoutMs?: number;
   /** A reconciled action is watched for reorgs until the index is this many blocks past it
-   * (Ponder's finality depth for local chains is 30). */
+   * (default: Ponder's finality depth for local chains, PONDER_FINALITY_BLOCKS). */
   finalityBlocks?: bigint;
   lock?: LockFn;
   newId?: () => string;
@@ -250,7 +251,7 @@ export class SyncEngine {
     this.indexer = options.indexer;
     this.clock = options.clock ?? systemClock;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.finalityBlocks = options.finalityBlocks ?? 30n;
+    this.finalityBlocks = options.finalityBlocks ?? BigInt(PONDER_FINALITY_BLOCKS);
     this.lock = options.lock ?? memoryLock();
     this.newId = options.newId ?? (() => globalThis.crypto.randomUUID());
     this.store.subscribe(() => {

@@ -5,6 +5,7 @@
  */
 import { createClient, sql } from "@ponder/client";
 import type { Address, Hash } from "viem";
+import { decodeCheckpoint } from "../../../common/checkpoint";
 import type { IndexedBlock, IndexerPort } from "./engine";
 import type { IndexedRow } from "./types";
 
@@ -35,15 +36,11 @@ type RowsData = {
   };
 };
 
-/** Decodes Ponder's checkpoint string: 10 digits of block timestamp, 16 of chain id, 16 of
- * block number, then the position inside the block. */
-export function decodeCheckpoint(checkpoint: string): IndexedBlock & { chainId: bigint } {
-  if (!/^\d{75}$/.test(checkpoint)) throw new IndexerError(`unexpected checkpoint "${checkpoint}"`);
-  return {
-    timestamp: BigInt(checkpoint.slice(0, 10)),
-    chainId: BigInt(checkpoint.slice(10, 26)),
-    number: BigInt(checkpoint.slice(26, 42)),
-  };
+/** The indexed block a checkpoint names; throws IndexerError on a malformed one. */
+function indexedBlock(checkpoint: string): IndexedBlock & { chainId: bigint } {
+  const decoded = decodeCheckpoint(checkpoint);
+  if (!decoded) throw new IndexerError(`unexpected checkpoint "${checkpoint}"`);
+  return { timestamp: decoded.blockTimestamp, chainId: decoded.chainId, number: decoded.blockNumber };
 }
 
 /** POSTs a GraphQL query; throws IndexerError on HTTP or GraphQL errors. */
@@ -130,7 +127,7 @@ export function ponderIndexer(params: PonderIndexerParameters): IndexerPort {
         const row = rows.find((r) => Number(r.chain_id) === params.chainId);
         if (!row) return;
         try {
-          onBlock(decodeCheckpoint(row.latest_checkpoint));
+          onBlock(indexedBlock(row.latest_checkpoint));
         } catch (error) {
           onError(error instanceof Error ? error : new IndexerError(String(error)));
         }

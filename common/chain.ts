@@ -1,0 +1,35 @@
+/**
+ * Chain facts shared by the server, the scripts, the tests and the web app: the local chain,
+ * the sat unit, anvil's dev accounts and a viem chain object for any chain id.
+ */
+import { type Chain, defineChain } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+
+/** anvil's chain id, the one chain the dev wallet, the seed script and the tests run on. */
+export const LOCAL_CHAIN_ID = 31337;
+
+/** 1 sat = 10^10 wei (BTC-native EVM chains: an 18-decimal coin, 8-decimal sats). */
+export const SAT = 10n ** 10n;
+
+/** Blocks after which Ponder treats a block as final on chains it has no entry for, the local
+ * chain included: a reorg deeper than this is unrecoverable for a running indexer. */
+export const PONDER_FINALITY_BLOCKS = 30;
+
+/** anvil's public development mnemonic: its accounts are funded with 10,000 ETH each and
+ * their keys are known to everyone. Dev chains only. */
+export const ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
+
+/** anvil's development account `index` (index 0 deploys and administers). */
+export function anvilAccount(index: number) {
+  return mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex: index });
+}
+
+/** A viem chain object for any chain id and RPC URL. */
+export function chainFor(params: { chainId: number; rpcUrl: string }): Chain {
+  return defineChain({
+    id: params.chainId,
+    name: params.chainId === LOCAL_CHAIN_ID ? "Anvil (local)" : `Chain ${params.chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [params.rpcUrl] } },
+  });
+}
