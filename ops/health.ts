@@ -15,6 +15,7 @@ import { type Hex, createPublicClient, http } from "viem";
 import type { OpsEnv } from "../config/env";
 import { HEALTH_STATUSES, type HealthStatus, type ReconciliationSummary, type Reorg, type SyncHealth } from "../common/ops-api";
 import type { ReconcileReport } from "./reconcile";
+import { errorMessage } from "../common/errors";
 
 export type { HealthStatus, ReconciliationSummary, Reorg, SyncHealth } from "../common/ops-api";
 export { HEALTH_STATUSES } from "../common/ops-api";
@@ -152,7 +153,7 @@ export class HealthMonitor {
           return report;
         })
         .catch((error: unknown) => {
-          this.lastReconciliation = { at: new Date().toISOString(), ok: false, error: error instanceof Error ? error.message : String(error) };
+          this.lastReconciliation = { at: new Date().toISOString(), ok: false, error: errorMessage(error) };
           throw error;
         })
         .finally(() => {
@@ -200,7 +201,7 @@ export class HealthMonitor {
       index = indexResult.value;
       if (!index) reasons.push("the indexer has not written a checkpoint yet");
     } else {
-      const message = indexResult.reason instanceof Error ? indexResult.reason.message : String(indexResult.reason);
+      const message = errorMessage(indexResult.reason);
       reasons.push(`the index cannot be read: ${message}`);
     }
 

@@ -35,6 +35,7 @@ import { spawnPonder } from "./lib/ponder";
 import { getFreePort } from "./lib/ports";
 import { stopProcess, waitFor } from "./lib/processes";
 import { formatReport } from "./reconcile";
+import { errorMessage } from "../common/errors";
 
 class RebuildError extends Error {
   override name = "RebuildError";
@@ -252,7 +253,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       process.exitCode = await rebuildPglite({ liveDirectory: env.pgliteDirectory, directory, schema, timeoutMs });
     }
   } catch (error) {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`error: ${errorMessage(error)}`);
     process.exitCode = 2;
   }
 }

@@ -17,6 +17,7 @@ import pg from "pg";
 import { loadEnv, loadOpsEnv } from "../config/env";
 import { type ReconcileReport, postgresSnapshot, reconcile, reconcileSettings } from "../ops/reconcile";
 import { projectRoot } from "./lib/chama";
+import { errorMessage } from "../common/errors";
 
 export type RunReconcileParameters = { url?: string; schema?: string };
 
@@ -31,7 +32,7 @@ export async function runReconcile(params: RunReconcileParameters): Promise<Reco
     try {
       response = await fetch(`${url}/reconcile`, { method: "POST", headers: { authorization: `Bearer ${ops.adminToken}` } });
     } catch (cause) {
-      throw new Error(`Cannot reach the API at ${url}: is the indexer running? (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+      throw new Error(`Cannot reach the API at ${url}: is the indexer running? (${errorMessage(cause)})`, { cause });
     }
     const body = (await response.json()) as ReconcileReport & { error?: string };
     if (!response.ok) throw new Error(`POST ${url}/reconcile answered ${response.status}: ${body.error ?? JSON.stringify(body)}`);
@@ -78,7 +79,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
     process.exitCode = report.ok ? 0 : 1;
   } catch (error) {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`error: ${errorMessage(error)}`);
     process.exitCode = 2;
   }
 }

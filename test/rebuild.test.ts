@@ -27,6 +27,7 @@ import {
   syncHealth,
   waitFor,
 } from "./helpers";
+import { errorMessage } from "../common/errors";
 
 type Replica = Awaited<ReturnType<typeof startReplica>>;
 
@@ -198,7 +199,7 @@ describe("replicas, reconcile and rebuild on postgres", () => {
         try {
           answers.push((await gql<{ chama: { totalContributed: string } }>(replica.url, `{ chama(id: "1") { totalContributed } }`)).chama.totalContributed);
         } catch (error) {
-          failures.push(error instanceof Error ? error.message : String(error));
+          failures.push(errorMessage(error));
         }
         await new Promise((resolve) => setTimeout(resolve, 20));
       }

@@ -14,6 +14,7 @@ import { Hono } from "hono";
 import { type Env, loadOpsEnv } from "../../config/env";
 import { HealthMonitor, type IndexState, healthMetrics } from "../../ops/health";
 import { type Query, type Snapshot, type SqlClient, pgliteSnapshot, postgresSnapshot, readCheckpoint, reconcile, reconcileSettings } from "../../ops/reconcile";
+import { errorMessage } from "../../common/errors";
 
 type PonderDatabase = {
   driver:
@@ -103,7 +104,7 @@ export function createOpsApp(params: { env: Env; schema: string }) {
     try {
       return c.json(await monitor.reconcile(), 200);
     } catch (error) {
-      return c.json({ error: error instanceof Error ? error.message : String(error) }, 500);
+      return c.json({ error: errorMessage(error) }, 500);
     }
   });
 

@@ -19,6 +19,7 @@ import { viemChain } from "./sync/viemChain";
 import { UNITS, type Unit } from "./units";
 import { LOCAL_CHAIN_ID, chainFor } from "../../common/chain";
 import { DEV_ACCOUNT_COUNT, type Wallet, connectInjected, devWallet, injectedProvider } from "./wallet";
+import { errorMessage } from "../../common/errors";
 
 const UNIT_KEY = "jenga.unit";
 const DEV_ACCOUNT_KEY = "jenga.devAccount";
@@ -155,7 +156,7 @@ export function App({ config }: { config: AppConfig }) {
                         setInjected(w);
                         setWalletError(undefined);
                       },
-                      (e: unknown) => setWalletError(e instanceof Error ? e.message : String(e)),
+                      (e: unknown) => setWalletError(errorMessage(e)),
                     );
                   }}
                 >

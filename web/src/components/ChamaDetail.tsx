@@ -11,6 +11,7 @@ import { SAT } from "../../../common/chain";
 import { AmountError, formatAmount, parseAmount } from "../units";
 import { ActionRows } from "./ActionRows";
 import { useIndexedQuery } from "./useIndexedQuery";
+import { errorMessage } from "../../../common/errors";
 
 const STACK_SATS = 1_000n;
 
@@ -217,7 +218,7 @@ function ContributeBox({ chamaId, minimum }: { chamaId: bigint; minimum: bigint 
       setCustom("");
       setError(undefined);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(errorMessage(e));
     }
   };
 
@@ -267,7 +268,7 @@ function PayoutBox({ chamaId, balance }: { chamaId: bigint; balance: bigint }) {
       setAmount("");
       setError(undefined);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(errorMessage(e));
     }
   };
 

@@ -7,6 +7,7 @@ import { useActions } from "../sync/react";
 import { AmountError, formatAmount, parseAmount } from "../units";
 import { ActionRows } from "./ActionRows";
 import { useIndexedQuery } from "./useIndexedQuery";
+import { errorMessage } from "../../../common/errors";
 
 export function ChamaList() {
   const { unit } = useApp();
@@ -80,7 +81,7 @@ function CreateChamaForm() {
       setName("");
       setError(undefined);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(errorMessage(e));
     }
   };
 

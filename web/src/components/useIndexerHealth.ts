@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import type { SyncHealth as IndexerHealth } from "../../../common/ops-api";
 import { ponderIndexer } from "../sync/ponderIndexer";
+import { errorMessage } from "../../../common/errors";
 
 export type { IndexerHealth };
 
@@ -21,7 +22,7 @@ export async function fetchIndexerHealth(params: { url: string; signal?: AbortSi
   try {
     response = await fetch(`${params.url}/sync-health`, { signal: params.signal });
   } catch (cause) {
-    throw new SyncHealthFetchError(`indexer unreachable at ${params.url}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new SyncHealthFetchError(`indexer unreachable at ${params.url}: ${errorMessage(cause)}`, { cause });
   }
   if (response.status !== 200 && response.status !== 503) {
     throw new SyncHealthFetchError(`GET /sync-health answered ${response.status} ${response.statusText}`);
@@ -70,7 +71,7 @@ export function useIndexerHealth(params: { url: string; chainId: number }): Inde
         setState({ kind: "data", data, fetchedAt: Date.now() });
       } catch (error) {
         if (closed || controller.signal.aborted) return;
-        setState({ kind: "error", error: error instanceof Error ? error.message : String(error), last });
+        setState({ kind: "error", error: errorMessage(error), last });
       }
       schedule();
     };

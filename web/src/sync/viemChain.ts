@@ -24,6 +24,7 @@ import {
 import { ChamaAbi } from "../../../abis/ChamaAbi";
 import { type ChainPort, NonceUsedError, UnreachableError } from "./engine";
 import type { Action, ActionParams, Receipt } from "./types";
+import { errorMessage } from "../../../common/errors";
 
 /** The contract call an action makes: calldata and value. */
 export function callFor(params: ActionParams): { data: Hex; value: bigint } {
@@ -77,7 +78,7 @@ export function revertReason(error: unknown): string {
     }
     return error.shortMessage;
   }
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }
 
 export type ViemChainParameters = {
