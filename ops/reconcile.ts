@@ -24,6 +24,7 @@ export type Snapshot = <T>(fn: (query: Query) => Promise<T>) => Promise<T>;
 
 export type { Discrepancy, DiscrepancyKind, DiscrepancyTable, ReconcileReport, Values } from "../common/ops-api";
 import { decodeCheckpoint } from "../common/checkpoint";
+import { compareKeyed } from "./compare";
 import type { Discrepancy, ReconcileReport, Values } from "../common/ops-api";
 
 export class ReconcileError extends Error {
@@ -353,27 +354,19 @@ export async function reconcile(params: ReconcileParameters): Promise<ReconcileR
 
   // --- Event rows against the logs.
   for (const kind of ["contribution", "payout"] as const) {
-    const rows = kind === "contribution" ? index.contributions : index.payouts;
-    const byKey = new Map<string, IndexedEvent>();
-    for (const row of rows) {
-      const key = `${row.transactionHash}:${row.logIndex}`;
-      if (byKey.has(key)) report({ kind: "extra_in_db", table: kind, key, db: eventValues(row), chain: null });
-      else byKey.set(key, row);
-    }
-    for (const log of logs.filter((l) => l.kind === kind)) {
-      const key = `${log.transactionHash.toLowerCase()}:${log.logIndex}`;
-      const chainValues: Values = { chamaId: str(log.chamaId), address: log.address, amount: str(log.amount), timestamp: str(log.timestamp), blockNumber: str(log.blockNumber) };
-      const row = byKey.get(key);
-      if (!row) {
-        report({ kind: "missing_in_db", table: kind, key, db: null, chain: chainValues });
-        continue;
-      }
-      byKey.delete(key);
-      const dbValues = eventValues(row);
-      const fields = Object.keys(chainValues).filter((f) => dbValues[f] !== chainValues[f]);
-      if (fields.length > 0) report({ kind: "value_mismatch", table: kind, key, fields, db: dbValues, chain: chainValues });
-    }
-    for (const [key, row] of byKey) report({ kind: "extra_in_db", table: kind, key, db: eventValues(row), chain: null });
+    compareKeyed({
+      table: kind,
+      chain: logs
+        .filter((l) => l.kind === kind)
+        .map((log) => [
+          `${log.transactionHash.toLowerCase()}:${log.logIndex}`,
+          { chamaId: str(log.chamaId), address: log.address, amount: str(log.amount), timestamp: str(log.timestamp), blockNumber: str(log.blockNumber) },
+        ] as const),
+      db: kind === "contribution" ? index.contributions : index.payouts,
+      keyOf: (row) => `${row.transactionHash}:${row.logIndex}`,
+      valuesOf: eventValues,
+      report,
+    });
   }
 
   phasesMs.logs = lap();
@@ -385,11 +378,10 @@ export async function reconcile(params: ReconcileParameters): Promise<ReconcileR
   const views = await inChunks(ids, batchSize, (id) =>
     client.readContract({ address, abi: ChamaAbi, functionName: "getChama", args: [id], blockNumber }),
   );
-  const indexedChamas = new Map(index.chamas.map((c) => [c.id, c]));
-  ids.forEach((id, i) => {
+  const chainChamas = ids.map((id, i): [string, Values] => {
     const [creator, name, contributionAmount, totalContributed, totalPaidOut] = views[i]!;
     const counts = chamaCounts.get(id);
-    const chainValues: Values = {
+    return [str(id), {
       name,
       creator: creator.toLowerCase(),
       contributionAmount: str(contributionAmount),
@@ -399,23 +391,14 @@ export async function reconcile(params: ReconcileParameters): Promise<ReconcileR
       contributionCount: counts?.contributions ?? 0,
       payoutCount: counts?.payouts ?? 0,
       memberCount: counts?.contributors.size ?? 0,
-    };
-    const row = indexedChamas.get(id);
-    if (!row) {
-      report({ kind: "missing_in_db", table: "chama", key: str(id), db: null, chain: chainValues });
-      return;
-    }
-    indexedChamas.delete(id);
-    const dbValues = chamaValues(row);
-    const fields = Object.keys(chainValues).filter((f) => dbValues[f] !== chainValues[f]);
-    if (fields.length > 0) report({ kind: "value_mismatch", table: "chama", key: str(id), fields, db: dbValues, chain: chainValues });
+    }];
   });
-  for (const row of indexedChamas.values()) report({ kind: "extra_in_db", table: "chama", key: str(row.id), db: chamaValues(row), chain: null });
+  compareKeyed({ table: "chama", chain: chainChamas, db: index.chamas, keyOf: (row) => str(row.id), valuesOf: chamaValues, report });
   phasesMs.chamaViews = lap();
 
   // --- Members against contributedBy / receivedBy at B: every (chama, address) in either side.
-  const indexedMembers = new Map(index.members.map((m) => [`${m.chamaId}:${m.address}`, m]));
-  const memberKeys = [...new Set([...memberCounts.keys(), ...indexedMembers.keys()])];
+  const memberKey = (m: { chamaId: bigint; address: string }) => `${m.chamaId}:${m.address}`;
+  const memberKeys = [...new Set([...memberCounts.keys(), ...index.members.map(memberKey)])];
   const memberArgs = memberKeys.map((key) => {
     const [chamaId, who] = key.split(":") as [string, string];
     return [BigInt(chamaId), getAddress(who)] as const;
@@ -426,27 +409,23 @@ export async function reconcile(params: ReconcileParameters): Promise<ReconcileR
       client.readContract({ address, abi: ChamaAbi, functionName: "receivedBy", args, blockNumber }),
     ]),
   );
-  memberKeys.forEach((key, i) => {
-    const [contributed, received] = memberViews[i]!;
-    const counts = memberCounts.get(key);
-    const row = indexedMembers.get(key);
-    const chainValues: Values = {
-      totalContributed: str(contributed),
-      totalReceived: str(received),
-      contributionCount: counts?.contributions ?? 0,
-      payoutCount: counts?.payouts ?? 0,
-    };
-    if (!row) {
-      report({ kind: "missing_in_db", table: "member", key, db: null, chain: chainValues });
-      return;
-    }
-    const dbValues = memberValues(row);
-    if (!counts) {
-      report({ kind: "extra_in_db", table: "member", key, db: dbValues, chain: chainValues });
-      return;
-    }
-    const fields = Object.keys(chainValues).filter((f) => dbValues[f] !== chainValues[f]);
-    if (fields.length > 0) report({ kind: "value_mismatch", table: "member", key, fields, db: dbValues, chain: chainValues });
+  // The views answer for every key; a member is on the chain's side only if it has logs, and
+  // an extra row is reported with what the views say about it.
+  const memberViewValues = new Map(
+    memberKeys.map((key, i): [string, Values] => {
+      const [contributed, received] = memberViews[i]!;
+      const counts = memberCounts.get(key);
+      return [key, { totalContributed: str(contributed), totalReceived: str(received), contributionCount: counts?.contributions ?? 0, payoutCount: counts?.payouts ?? 0 }];
+    }),
+  );
+  compareKeyed({
+    table: "member",
+    chain: [...memberViewValues].filter(([key]) => memberCounts.has(key)),
+    db: index.members,
+    keyOf: memberKey,
+    valuesOf: memberValues,
+    chainOfExtra: (key) => memberViewValues.get(key) ?? null,
+    report,
   });
 
   phasesMs.memberViews = lap();
