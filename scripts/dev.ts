@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { createTestClient, http } from "viem";
 import { LOCAL_CHAIN_ID, chainFor } from "../common/chain";
+import { postGraphQL } from "../common/graphql";
 import { ConfigError, loadEnv } from "../config/env";
 import { type Anvil, startAnvil } from "./lib/anvil";
 import { deployChama, devAccounts, projectRoot, writeDeployment } from "./lib/chama";
@@ -140,12 +141,10 @@ await runMain(async () => {
     timeoutMs: 180_000,
     intervalMs: 250,
     check: async () => {
-      const response = await fetch(graphqlUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query: "{ chamas { totalCount } contributions { totalCount } }" }),
+      const body = await postGraphQL<{ chamas: { totalCount: number }; contributions: { totalCount: number } }>({
+        url: graphqlUrl,
+        query: "{ chamas { totalCount } contributions { totalCount } }",
       });
-      const body = (await response.json()) as { data?: { chamas: { totalCount: number }; contributions: { totalCount: number } } };
       return body.data && body.data.contributions.totalCount >= seeded.contributions ? true : undefined;
     },
   });

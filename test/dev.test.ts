@@ -10,6 +10,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { graphql } from "../common/graphql";
 import { projectRoot } from "../scripts/lib/chama";
 import { getFreePort, isPortFree } from "../scripts/lib/ports";
 import { assertRunning, stopProcess, waitForExit } from "../scripts/lib/processes";
@@ -44,25 +45,23 @@ async function expectDevServes(params: { output: string; apiPort: number; webPor
   expect(output).toMatch(/seeding 58\/58 transactions/);
   expect(output).toContain(`GraphQL   http://127.0.0.1:${apiPort}/graphql`);
 
-  const response = await fetch(`http://127.0.0.1:${apiPort}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      query: "{ chamas(orderBy: \"id\") { totalCount items { name memberCount } } contributions { totalCount } payouts { totalCount } }",
-    }),
+  const data = await graphql<{
+    chamas: { totalCount: number; items: { name: string; memberCount: number }[] };
+    contributions: { totalCount: number };
+    payouts: { totalCount: number };
+  }>({
+    url: `http://127.0.0.1:${apiPort}/graphql`,
+    query: "{ chamas(orderBy: \"id\") { totalCount items { name memberCount } } contributions { totalCount } payouts { totalCount } }",
   });
-  const body = (await response.json()) as {
-    data: { chamas: { totalCount: number; items: { name: string; memberCount: number }[] }; contributions: { totalCount: number }; payouts: { totalCount: number } };
-  };
-  expect(body.data.chamas.items.map((c) => c.name)).toEqual([
+  expect(data.chamas.items.map((c) => c.name)).toEqual([
     "Mama Mboga Savers",
     "Boda Boda Riders",
     "Jenga Youth Group",
     "Harambee Investment Club",
   ]);
-  expect(body.data.contributions.totalCount).toBe(48);
-  expect(body.data.payouts.totalCount).toBe(6);
-  expect(body.data.chamas.items.every((c) => c.memberCount > 0)).toBe(true);
+  expect(data.contributions.totalCount).toBe(48);
+  expect(data.payouts.totalCount).toBe(6);
+  expect(data.chamas.items.every((c) => c.memberCount > 0)).toBe(true);
 
   expect(output).toContain(`Web app   http://127.0.0.1:${webPort}   `);
   const page = await fetch(`http://127.0.0.1:${webPort}/`);

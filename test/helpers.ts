@@ -15,6 +15,7 @@ import { type Anvil, startAnvil } from "../scripts/lib/anvil";
 import type { SyncHealth } from "../ops/health";
 import type { ReconcileReport } from "../ops/reconcile";
 import { LOCAL_CHAIN_ID, chainFor } from "../common/chain";
+import { type GraphQLResponse, postGraphQL } from "../common/graphql";
 import { clientsFor, deployChama, devAccounts, projectRoot } from "../scripts/lib/chama";
 import { spawnPonder, waitForPonderHealth } from "../scripts/lib/ponder";
 import { getFreePort } from "../scripts/lib/ports";
@@ -135,7 +136,7 @@ export type Indexer = {
   kill: () => Promise<void>;
 };
 
-export type GraphQLResponse<T> = { data?: T; errors?: { message: string }[]; status: number };
+export type { GraphQLResponse } from "../common/graphql";
 
 /** Where an indexer run keeps its data: a schema in its own PostgreSQL database, or a PGlite
  * directory. Pass it to a later startIndexer to restart on the same data. */
@@ -205,15 +206,7 @@ export async function startIndexer(params: {
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
 
   const url = `http://127.0.0.1:${port}`;
-  const graphql = async <T>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> => {
-    const response = await fetch(`${url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as Omit<GraphQLResponse<T>, "status">;
-    return { ...body, status: response.status };
-  };
+  const graphql = <T>(query: string, variables?: Record<string, unknown>) => postGraphQL<T>({ url: `${url}/graphql`, query, variables });
   const indexedBlock = async () => {
     const response = await fetch(`${url}/status`);
     if (!response.ok) return undefined;

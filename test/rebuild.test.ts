@@ -28,20 +28,12 @@ import {
   waitFor,
 } from "./helpers";
 import { errorMessage } from "../common/errors";
+import { graphql } from "../common/graphql";
 
 type Replica = Awaited<ReturnType<typeof startReplica>>;
 
-/** POSTs a GraphQL query to `url` and returns its data; throws on any error. */
-async function gql<T>(url: string, query: string, variables?: Record<string, unknown>): Promise<T> {
-  const response = await fetch(`${url}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
-  if (!response.ok || body.errors || !body.data) throw new Error(`GraphQL ${response.status}: ${JSON.stringify(body.errors)}`);
-  return body.data;
-}
+/** POSTs a GraphQL query to the server at `url` and returns its data; throws on any error. */
+const gql = <T>(url: string, query: string, variables?: Record<string, unknown>) => graphql<T>({ url: `${url}/graphql`, query, variables });
 
 /** The block a server's /status says it has indexed. */
 async function statusBlock(url: string): Promise<bigint> {

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Address } from "viem";
+import { graphql as graphqlData } from "../../common/graphql";
 import { spawnPonder, waitForPonderHealth } from "../../scripts/lib/ponder";
 import { getFreePort } from "../../scripts/lib/ports";
 import { stopProcess, waitFor } from "../../scripts/lib/processes";
@@ -64,14 +65,7 @@ export async function startBenchIndexer(params: {
   };
   const graphql = async <T>(query: string, variables?: Record<string, unknown>): Promise<T> => {
     exitedEarly();
-    const response = await fetch(`${url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
-    if (!response.ok || body.errors || !body.data) throw new Error(`GraphQL ${response.status}: ${JSON.stringify(body.errors)}`);
-    return body.data;
+    return graphqlData<T>({ url: `${url}/graphql`, query, variables });
   };
   const indexedBlock = async () => {
     exitedEarly();

@@ -6,6 +6,7 @@
 import { createClient, sql } from "@ponder/client";
 import type { Address, Hash } from "viem";
 import { decodeCheckpoint } from "../../../common/checkpoint";
+import { graphql } from "../../../common/graphql";
 import type { IndexedBlock, IndexerPort } from "./engine";
 import type { IndexedRow } from "./types";
 
@@ -43,20 +44,6 @@ function indexedBlock(checkpoint: string): IndexedBlock & { chainId: bigint } {
   return { timestamp: decoded.blockTimestamp, chainId: decoded.chainId, number: decoded.blockNumber };
 }
 
-/** POSTs a GraphQL query; throws IndexerError on HTTP or GraphQL errors. */
-export async function graphqlRequest<T>(params: { url: string; query: string; variables?: Record<string, unknown> }): Promise<T> {
-  const response = await fetch(params.url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ query: params.query, variables: params.variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
-  if (!response.ok || body.errors?.length || !body.data) {
-    throw new IndexerError(`GraphQL ${response.status}: ${body.errors?.map((e) => e.message).join("; ") ?? "no data"}`);
-  }
-  return body.data;
-}
-
 export type PonderIndexerParameters = {
   /** The indexer's origin, e.g. http://127.0.0.1:42069 (GraphQL at /graphql, SQL at /sql). */
   url: string;
@@ -71,7 +58,7 @@ export function ponderIndexer(params: PonderIndexerParameters): IndexerPort {
       const rows: IndexedRow[] = [];
       // Page through the hashes so one request stays small.
       for (let i = 0; i < hashes.length; i += 200) {
-        const data = await graphqlRequest<RowsData>({
+        const data = await graphql<RowsData>({
           url: `${base}/graphql`,
           query: ROWS_QUERY,
           variables: { hashes: hashes.slice(i, i + 200).map((h) => h.toLowerCase()) },
