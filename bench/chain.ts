@@ -13,7 +13,7 @@ import { ChamaAbi } from "../abis/ChamaAbi";
 import { type Anvil, startAnvil } from "../scripts/lib/anvil";
 import { chamaArtifact, projectRoot } from "../scripts/lib/chama";
 import { getFreePort } from "../scripts/lib/ports";
-import { type RpcCall, rpc, rpcBatch } from "./lib/jsonrpc";
+import { type RpcCall, rpc, rpcBatch } from "../test/_support/json-rpc";
 
 export const CACHE_DIR = path.join(projectRoot, "bench", ".cache");
 

@@ -8,7 +8,7 @@ import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { type Address, type Hex, decodeEventLog, hexToNumber, toHex } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
-import { rpcBatch, rpcBatched } from "./lib/jsonrpc";
+import { rpcBatch, rpcBatched } from "../test/_support/json-rpc";
 
 export type FloorDatabase = { kind: "postgres"; url: string } | { kind: "pglite"; directory: string };
 

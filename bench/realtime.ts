@@ -16,7 +16,7 @@ import { getFreePort } from "../scripts/lib/ports";
 import { waitFor } from "../scripts/lib/processes";
 import { createDatabase } from "./backfill";
 import { runFloor } from "./floor";
-import { rpc } from "./lib/jsonrpc";
+import { rpc } from "../test/_support/json-rpc";
 import { startBenchIndexer } from "./lib/indexer";
 import { percentile, round } from "./lib/stats";
 import { SyncEngine, memoryLock } from "../web/src/sync/engine";

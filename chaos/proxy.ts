@@ -7,6 +7,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Random } from "../scripts/lib/random";
+import { rpc } from "../test/_support/json-rpc";
 
 export const FAULT_KINDS = ["http5xx", "http429", "timeout", "drop", "slow", "lag"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -30,21 +31,17 @@ async function forward(target: string, body: string): Promise<{ status: number; 
   return { status: response.status, body: await response.text() };
 }
 
-async function call<T>(target: string, method: string, params: unknown[]): Promise<T> {
-  const response = await forward(target, JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }));
-  return (JSON.parse(response.body) as { result: T }).result;
-}
 
 /** Answers a head query as if the node were `lag` blocks behind. */
 async function lagging(target: string, request: RpcRequest, lag: number): Promise<string | undefined> {
-  const head = BigInt(await call<string>(target, "eth_blockNumber", []));
+  const head = BigInt(await rpc<string>(target, "eth_blockNumber"));
   const behind = head > BigInt(lag) ? head - BigInt(lag) : 0n;
   if (request.method === "eth_blockNumber") {
     return JSON.stringify({ jsonrpc: "2.0", id: request.id, result: `0x${behind.toString(16)}` });
   }
   const [tag, full] = request.params ?? [];
   if (request.method === "eth_getBlockByNumber" && tag === "latest") {
-    const block = await call<unknown>(target, "eth_getBlockByNumber", [`0x${behind.toString(16)}`, full ?? false]);
+    const block = await rpc<unknown>(target, "eth_getBlockByNumber", [`0x${behind.toString(16)}`, full ?? false]);
     return JSON.stringify({ jsonrpc: "2.0", id: request.id, result: block });
   }
   return undefined;

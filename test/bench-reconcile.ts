@@ -15,6 +15,7 @@ import pg from "pg";
 import { encodeFunctionData, numberToHex } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
 import type { ReconcileReport } from "../ops/reconcile";
+import { rpc, rpcBatch } from "./_support/json-rpc";
 import { ADMIN_TOKEN, SAT, deploy, postReconcile, startChain, startIndexer } from "./helpers";
 
 const { values } = parseArgs({
@@ -37,12 +38,7 @@ if (CONTRIBUTIONS < MEMBERS) throw new Error("--contributions must be at least -
 const chain = await startChain({ args: ["--accounts", String(ACCOUNTS + 1), "--balance", "1000000000"] });
 try {
   const { address, startBlock } = await deploy(chain);
-  const accountsResponse = await fetch(chain.rpcUrl, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_accounts", params: [] }),
-  });
-  const from = ((await accountsResponse.json()) as { result: `0x${string}`[] }).result;
+  const from = await rpc<`0x${string}`[]>(chain.rpcUrl, "eth_accounts");
 
   /** Sends transactions as JSON-RPC batches of eth_sendTransaction (anvil's unlocked accounts),
    * mining one dense block per batch. */
@@ -53,16 +49,13 @@ try {
       if (!nonces.has(tx.from)) nonces.set(tx.from, await chain.publicClient.getTransactionCount({ address: tx.from, blockTag: "pending" }));
     }
     for (let i = 0; i < txs.length; i += 500) {
-      const body = txs.slice(i, i + 500).map((tx, j) => ({
-        jsonrpc: "2.0",
-        id: i + j,
-        method: "eth_sendTransaction",
-        params: [{ from: tx.from, to: address, data: tx.data, value: numberToHex(tx.value), gas: numberToHex(300_000n), nonce: numberToHex(next(tx.from)) }],
-      }));
-      const response = await fetch(chain.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-      const answers = (await response.json()) as { error?: { message: string } }[];
-      const failed = answers.find((a) => a.error);
-      if (failed) throw new Error(`eth_sendTransaction failed: ${failed.error!.message}`);
+      await rpcBatch(
+        chain.rpcUrl,
+        txs.slice(i, i + 500).map((tx) => ({
+          method: "eth_sendTransaction",
+          params: [{ from: tx.from, to: address, data: tx.data, value: numberToHex(tx.value), gas: numberToHex(300_000n), nonce: numberToHex(next(tx.from)) }],
+        })),
+      );
       await chain.testClient.mine({ blocks: 1 });
     }
     await chain.testClient.setAutomine(true);

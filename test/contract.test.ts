@@ -28,6 +28,7 @@ import { ChamaAbi } from "../abis/ChamaAbi";
 import { PayoutReceiverAbi } from "../abis/PayoutReceiverAbi";
 import { compileContracts } from "../scripts/build-contracts";
 import { projectRoot } from "../scripts/lib/chama";
+import { rpc } from "./_support/json-rpc";
 import { type Chain, accounts, chamaAs, deploy, startChain } from "./helpers";
 
 /** Larger than 2^53: any Number() conversion on the way would corrupt it. */
@@ -253,16 +254,11 @@ describe("Chama on anvil", () => {
 
   /** The calls to Chama.payout inside a mined transaction, outermost first, from anvil's callTracer. */
   async function payoutCalls(hash: Hash): Promise<TracedCall[]> {
-    const response = await fetch(chain.rpcUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "debug_traceTransaction", params: [hash, { tracer: "callTracer" }] }),
-    });
-    const body = (await response.json()) as { result?: TracedCall; error?: { message: string } };
-    if (!body.result) throw new Error(`debug_traceTransaction failed: ${body.error?.message ?? response.status}`);
+    const trace = await rpc<TracedCall | undefined>(chain.rpcUrl, "debug_traceTransaction", [hash, { tracer: "callTracer" }]);
+    if (!trace) throw new Error("debug_traceTransaction answered no trace");
     const flatten = (call: TracedCall): TracedCall[] => [call, ...(call.calls ?? []).flatMap(flatten)];
     const selector = toFunctionSelector("payout(uint256,address,uint256)");
-    return flatten(body.result).filter((c) => c.to !== undefined && isAddressEqual(c.to, address) && c.input.startsWith(selector));
+    return flatten(trace).filter((c) => c.to !== undefined && isAddressEqual(c.to, address) && c.input.startsWith(selector));
   }
 
   /** Checks from the trace that the receiver's nested payout ran and was stopped by the lock

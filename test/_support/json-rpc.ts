@@ -1,6 +1,7 @@
 /**
- * A minimal JSON-RPC client with batching, for generating chains and for the floor reference.
- * One HTTP request carries many calls; errors are thrown with the method that failed.
+ * A minimal JSON-RPC client with batching, for the tests, the benchmarks (generating chains,
+ * the floor reference) and the chaos harness. One HTTP request carries many calls; errors are
+ * thrown with the method that failed.
  */
 
 export class JsonRpcError extends Error {
