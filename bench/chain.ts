@@ -10,6 +10,7 @@ import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { type Address, type Hex, encodeFunctionData, getAddress, toHex } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
+import { SAT, anvilAccount } from "../common/chain";
 import { type Anvil, startAnvil } from "../scripts/lib/anvil";
 import { chamaArtifact, projectRoot } from "../scripts/lib/chama";
 import { getFreePort } from "../scripts/lib/ports";
@@ -17,12 +18,11 @@ import { type RpcCall, rpc, rpcBatch } from "../test/_support/json-rpc";
 
 export const CACHE_DIR = path.join(projectRoot, "bench", ".cache");
 
-/** 1 sat = 10^10 wei, the unit of every amount here. */
-const SAT = 10_000_000_000n;
 /** Empty blocks mined after the last event so every event is past Ponder's 30-block finality
  * window and is indexed by the backfill, not the realtime sync. */
 const FINALITY_PADDING = 40;
-const DEPLOYER = getAddress("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+/** anvil account 0, which deploys. */
+const DEPLOYER = anvilAccount(0).address;
 
 export type ChainSpec = {
   /** Number of ContributionMade events. */

@@ -6,7 +6,7 @@
  * (`indexRowsByHash` + `findIndexedRow`) is timed too.
  */
 import { type Address, type Hash, keccak256, toHex } from "viem";
-import { LOCAL_CHAIN_ID } from "../common/chain";
+import { LOCAL_CHAIN_ID, SAT } from "../common/chain";
 import { type IndexerPort, SyncEngine, findIndexedRow, indexRowsByHash } from "../web/src/sync/engine";
 import { ActionStore, DEFAULT_STORAGE_KEY, type KeyValueStorage, memoryStorage, serializeActions } from "../web/src/sync/store";
 import type { Action, ActionKind, ActionParams, IndexedRow } from "../web/src/sync/types";
@@ -53,7 +53,7 @@ function rowAt(i: number): IndexedRow {
     blockNumber: BigInt(1 + Math.floor(i / 500)),
     chamaId: BigInt(1 + (i % 1_000)),
     account: ACCOUNT.toLowerCase() as Address,
-    amount: 1_000n * 10_000_000_000n + BigInt(i),
+    amount: 1_000n * SAT + BigInt(i),
     name: kind === "createChama" ? `Chama ${i}` : undefined,
   };
 }

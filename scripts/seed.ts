@@ -7,14 +7,11 @@
 import { fileURLToPath } from "node:url";
 import { type Address, type Hex, createTestClient, http } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
-import { LOCAL_CHAIN_ID, chainFor } from "../common/chain";
+import { LOCAL_CHAIN_ID, SAT, chainFor } from "../common/chain";
 import { ConfigError, loadEnv } from "../config/env";
 import { clientsFor, devAccounts, projectRoot } from "./lib/chama";
 import { runMain } from "./lib/main";
 import { createRandom } from "./lib/random";
-
-/** 1 sat = 10^10 wei on BTC-native EVM chains (18-decimal coin, 8-decimal sats). */
-const SAT = 10_000_000_000n;
 
 const CHAMAS = [
   { name: "Mama Mboga Savers", minimum: 1_000n * SAT, admin: 0 },

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Address } from "viem";
+import { LOCAL_CHAIN_ID } from "../../common/chain";
 import { graphql as graphqlData } from "../../common/graphql";
 import { spawnPonder, waitForPonderHealth } from "../../scripts/lib/ponder";
 import { getFreePort } from "../../scripts/lib/ports";
@@ -42,7 +43,7 @@ export async function startBenchIndexer(params: {
     args: ["start", "--port", String(port), "--hostname", "127.0.0.1", "--schema", schema],
     stdio: "pipe",
     env: {
-      CHAIN_ID: "31337",
+      CHAIN_ID: String(LOCAL_CHAIN_ID),
       PONDER_RPC_URL_31337: params.rpcUrl,
       CHAMA_ADDRESS: params.address,
       CHAMA_START_BLOCK: String(params.startBlock),

@@ -4,6 +4,7 @@
  * blocks the test sets. Every call is recorded so tests can assert what was (not) requested.
  */
 import type { Address, Hash } from "viem";
+import { LOCAL_CHAIN_ID } from "../../common/chain";
 import { type ChainPort, type IndexedBlock, type IndexerPort, UnreachableError } from "../../web/src/sync/engine";
 import type { Action, Clock, IndexedRow, Receipt, Replacement } from "../../web/src/sync/types";
 
@@ -54,7 +55,7 @@ export type SentTransaction = { actionId: string; nonce: number; hash: Hash; rep
 
 /** A chain whose every answer is scripted by the test. */
 export class FakeChain implements ChainPort {
-  chainId = 31337;
+  chainId = LOCAL_CHAIN_ID;
   account: Address | undefined;
   head = 100n;
   unreachable = false;
