@@ -140,7 +140,14 @@ export class ReconcileMismatchError extends Error {
 /** An indexer port that hands over the whole index on every fetch, so the engine's pass matches
  * against all of it (the GraphQL query would send only the rows of the asked-for transactions). */
 function wholeIndex(index: { rows: IndexedRow[] }): IndexerPort {
-  return { fetchRows: async () => index.rows, subscribe: () => () => undefined };
+  return {
+    fetchRows: async () => index.rows,
+    subscribe: () => () => undefined,
+    readIndexedBlock: async () => {
+      const number = index.rows.reduce((max, row) => (row.blockNumber > max ? row.blockNumber : max), 0n);
+      return { number, timestamp: number };
+    },
+  };
 }
 
 /** Storage that counts its writes (each is one `storage` event in every other tab). */

@@ -1,10 +1,11 @@
 /**
  * The web app end to end in a real browser (Debian's Chromium via playwright-core) against a
  * real anvil, the real indexer (`ponder start` on PostgreSQL) and the Vite dev server:
- * a stack shows as pending within 100 ms and is reconciled; a forced reorg demotes it to
- * pending and it is re-confirmed; offline, an action survives a reload as a draft and is sent
- * exactly once when the connection returns, also with two tabs open; the operator page shows
- * its four cards, the status and the lag chart from /sync-health. Screenshots go to test-results/.
+ * a stack shows as pending within 100 ms and is reconciled, also when the indexer's push of
+ * its block is lost; a forced reorg demotes it to pending and it is re-confirmed; offline, an
+ * action survives a reload as a draft and is sent exactly once when the connection returns,
+ * also with two tabs open; the operator page shows its four cards, the status and the lag
+ * chart from /sync-health. Screenshots go to test-results/.
  */
 import type { Address, Hex } from "viem";
 import type { BrowserContext, Page } from "playwright-core";
@@ -144,6 +145,27 @@ describe("web app in Chromium", () => {
     expect(receipt.status).toBe("success");
     expect(receipt.from.toLowerCase()).toBe(accounts[1]!.address.toLowerCase());
     await page.close();
+  });
+
+  test("a lost push: the page still learns of the indexed block and shows the row", async () => {
+    // Every live stream connects and never speaks, as when a block commits while it connects.
+    const live = (url: URL) => url.pathname === "/sql/live";
+    let streams = 0;
+    await context.route(live, () => {
+      streams++;
+    });
+    try {
+      const page = await openChama({ account: 6 });
+      await clickStack(page);
+      const hash = await pendingHash(page);
+      await waitReconciledRow(page, hash);
+      expect(streams).toBeGreaterThan(0);
+      const receipt = await chain.publicClient.getTransactionReceipt({ hash });
+      expect(await page.getByTestId("health-indexed").textContent()).toBe(receipt.blockNumber.toString());
+      await page.close();
+    } finally {
+      await context.unroute(live);
+    }
   });
 
   test("reorg: the reconciled row goes back to pending, then is re-confirmed", async () => {

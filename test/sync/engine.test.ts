@@ -104,6 +104,43 @@ describe("happy path", () => {
     expect(chain.sent).toHaveLength(1);
   });
 
+  test("a lost push: the engine reads the index's block itself, backing off, until it has the receipt's block", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    indexer.latest = chain.head;
+    const receipt = chain.mine({ hash: action.hash!, account: ALICE, nonce: 0 });
+    await settle();
+    expect(engine.store.get(action.id)?.status).toBe("confirmed");
+    expect(indexer.blockReads).toBe(0);
+
+    // The index is behind the receipt for a while: each read finds the old block.
+    const reads: number[] = [];
+    for (const ms of [500, 1_000, 2_000]) {
+      clock.advance(ms - 1);
+      await settle();
+      reads.push(indexer.blockReads);
+      clock.advance(1);
+      await settle();
+      reads.push(indexer.blockReads);
+    }
+    expect(reads).toEqual([0, 1, 1, 2, 2, 3]);
+
+    // The block is indexed, and its push never comes: the next read finds it.
+    indexer.rows = [rowFor(engine.store.get(action.id)!)];
+    indexer.latest = receipt.blockNumber;
+    clock.advance(4_000);
+    await settle();
+    expect(engine.health().indexedBlock).toBe(receipt.blockNumber);
+    expect(engine.store.get(action.id)?.status).toBe("reconciled");
+
+    // Nothing is behind any more: no further reads.
+    clock.advance(60_000);
+    await settle();
+    expect(indexer.blockReads).toBe(4);
+    engine.stop();
+  });
+
   test("the index can win the race with the receipt: pending goes straight to reconciled", async () => {
     const engine = makeEngine();
     await engine.start();

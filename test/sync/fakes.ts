@@ -198,6 +198,16 @@ export class FakeIndexer implements IndexerPort {
     return this.rows.filter((row) => wanted.has(row.transactionHash.toLowerCase()));
   };
 
+  /** The block readIndexedBlock answers (pushes do not move it: a test decides what is lost). */
+  latest: bigint | undefined;
+  blockReads = 0;
+
+  readIndexedBlock = async (): Promise<IndexedBlock | undefined> => {
+    this.blockReads++;
+    if (this.unreachable) throw new Error("indexer unreachable");
+    return this.latest === undefined ? undefined : fakeIndexedBlock(this.latest);
+  };
+
   subscribe = (params: { onBlock: (block: IndexedBlock) => void; onError: (error: Error) => void }) => {
     this.subscribeCount++;
     this.listeners.add(params);
@@ -213,8 +223,12 @@ export class FakeIndexer implements IndexerPort {
 
   /** Pushes a newly indexed block to every subscriber. */
   push(number: bigint) {
-    for (const listener of this.listeners) listener.onBlock({ number, timestamp: 1_700_000_000n + number });
+    for (const listener of this.listeners) listener.onBlock(fakeIndexedBlock(number));
   }
+}
+
+function fakeIndexedBlock(number: bigint): IndexedBlock {
+  return { number, timestamp: 1_700_000_000n + number };
 }
 
 /** Lets queued promise callbacks and the engine's passes run. */

@@ -66,6 +66,8 @@ export type IndexerPort = {
   fetchRows: (params: { hashes: Hash[] }) => Promise<IndexedRow[]>;
   /** Pushes every newly indexed block; returns the unsubscribe function. */
   subscribe: (params: { onBlock: (block: IndexedBlock) => void; onError: (error: Error) => void }) => () => void;
+  /** The newest indexed block, read now (undefined while nothing is indexed). */
+  readIndexedBlock: () => Promise<IndexedBlock | undefined>;
 };
 
 /** Runs `fn` while holding the named lock (across tabs in the browser: Web Locks). */
@@ -230,6 +232,12 @@ export class SyncEngine {
    * come to trigger the next pass. */
   private fetchRetryMs = FETCH_RETRY_FIRST_MS;
   private fetchRetryHandle: unknown;
+  /** While the chain has mined a watched action in a block the index has not reported, the
+   * engine reads the index's block itself after this long (ms), doubling up to 8 s: a pushed
+   * block can be lost (Ponder's live endpoint sends nothing for a change that commits while
+   * the stream connects), and nothing else would ask again. */
+  private catchUpMs = FETCH_RETRY_FIRST_MS;
+  private catchUpHandle: unknown;
   /** Hashes with a receipt watch running. */
   private readonly watching = new Set<Hash>();
   private refreshing: Promise<void> | undefined;
@@ -276,6 +284,7 @@ export class SyncEngine {
     this.timeoutHandle = undefined;
     if (this.fetchRetryHandle !== undefined) this.clock.clearTimeout(this.fetchRetryHandle);
     this.fetchRetryHandle = undefined;
+    this.stopCatchUp();
     this.setHealth({ live: false });
   }
 
@@ -374,6 +383,7 @@ export class SyncEngine {
     await this.reconcile();
     this.checkTimeouts();
     this.updateSubscription();
+    this.checkIndexLag();
   }
 
   private mine(): Action[] {
@@ -740,13 +750,8 @@ export class SyncEngine {
     if (needed && !this.unsubscribe) {
       this.unsubscribe = this.indexer.subscribe({
         onBlock: (block) => {
-          this.setHealth({
-            indexedBlock: block.number,
-            indexedBlockTimestamp: block.timestamp,
-            indexedSeenAt: this.clock.now(),
-            indexerOnline: true,
-          });
-          void this.refresh();
+          this.catchUpMs = FETCH_RETRY_FIRST_MS;
+          this.learnIndexedBlock(block);
         },
         onError: (error) => this.setHealth({ indexerOnline: false, lastError: errorMessage(error) }),
       });
@@ -756,6 +761,70 @@ export class SyncEngine {
       this.unsubscribe = undefined;
       this.setHealth({ live: false });
     }
+  }
+
+  private learnIndexedBlock(block: IndexedBlock): void {
+    this.setHealth({
+      indexedBlock: block.number,
+      indexedBlockTimestamp: block.timestamp,
+      indexedSeenAt: this.clock.now(),
+      indexerOnline: true,
+    });
+    void this.refresh();
+  }
+
+  /** A watched action sits in a block past the index's known block: read the index's block
+   * after a while, backing off, for as long as that holds. */
+  private checkIndexLag(): void {
+    const indexed = this.healthState.indexedBlock;
+    const behind = this.mine().some(
+      (a) =>
+        this.isWatched(a) &&
+        a.status !== "pending" &&
+        a.blockNumber !== undefined &&
+        (indexed === undefined || indexed < a.blockNumber),
+    );
+    if (!behind || !this.started) {
+      this.stopCatchUp();
+      return;
+    }
+    if (this.catchUpHandle !== undefined) return;
+    const handle: unknown = this.clock.setTimeout(() => {
+      void this.catchUp(handle);
+    }, this.catchUpMs);
+    this.catchUpHandle = handle;
+    this.catchUpMs = Math.min(this.catchUpMs * 2, FETCH_RETRY_MAX_MS);
+  }
+
+  /** One read of the index's block; `handle` is the timer that ran it (if the engine was
+   * stopped or rescheduled meanwhile, the answer is dropped). */
+  private async catchUp(handle: unknown): Promise<void> {
+    let block: IndexedBlock | undefined;
+    let failure: unknown;
+    try {
+      block = await this.indexer.readIndexedBlock();
+    } catch (error) {
+      failure = error ?? new Error("unknown error");
+    }
+    if (this.catchUpHandle !== handle) return;
+    this.catchUpHandle = undefined;
+    if (failure !== undefined) {
+      this.setHealth({ indexerOnline: false, lastError: errorMessage(failure) });
+    } else {
+      const known = this.healthState;
+      if (block && (block.number !== known.indexedBlock || block.timestamp !== known.indexedBlockTimestamp)) {
+        this.learnIndexedBlock(block);
+        return;
+      }
+      this.setHealth({ indexerOnline: true });
+    }
+    this.checkIndexLag();
+  }
+
+  private stopCatchUp(): void {
+    if (this.catchUpHandle !== undefined) this.clock.clearTimeout(this.catchUpHandle);
+    this.catchUpHandle = undefined;
+    this.catchUpMs = FETCH_RETRY_FIRST_MS;
   }
 
   /** Records an indexed block learnt elsewhere (the app's first query) without a stream. */

@@ -50,10 +50,22 @@ export type PonderIndexerParameters = {
   chainId: number;
 };
 
+const CHECKPOINT_QUERY = sql`select chain_id, latest_checkpoint from _ponder_checkpoint`;
+
 export function ponderIndexer(params: PonderIndexerParameters): IndexerPort {
   const base = params.url.replace(/\/$/, "");
   const client = createClient(`${base}/sql`);
+  /** This chain's indexed block in a checkpoint query's rows (undefined: not indexed yet). */
+  const chainBlock = (rows: CheckpointRow[]): IndexedBlock | undefined => {
+    const row = rows.find((r) => Number(r.chain_id) === params.chainId);
+    if (!row) return undefined;
+    const { number, timestamp } = indexedBlock(row.latest_checkpoint);
+    return { number, timestamp };
+  };
+  const readIndexedBlock = async () => chainBlock(checkpointRows(await client.db.execute(CHECKPOINT_QUERY)));
   return {
+    readIndexedBlock,
+
     fetchRows: async ({ hashes }) => {
       const rows: IndexedRow[] = [];
       // Page through the hashes so one request stays small.
@@ -109,23 +121,23 @@ export function ponderIndexer(params: PonderIndexerParameters): IndexerPort {
       let live: { unsubscribe: () => void } | undefined;
       let retryTimer: ReturnType<typeof setTimeout> | undefined;
       let backoffMs = 250;
-      const query = sql`select chain_id, latest_checkpoint from _ponder_checkpoint`;
-      const emit = (rows: CheckpointRow[]) => {
-        const row = rows.find((r) => Number(r.chain_id) === params.chainId);
-        if (!row) return;
+      const emit = (read: () => IndexedBlock | undefined) => {
+        let block: IndexedBlock | undefined;
         try {
-          onBlock(indexedBlock(row.latest_checkpoint));
+          block = read();
         } catch (error) {
           onError(error instanceof Error ? error : new IndexerError(String(error)));
+          return;
         }
+        if (block) onBlock(block);
       };
       const connect = () => {
         if (closed) return;
         live = client.live(
-          (db) => db.execute(query),
+          (db) => db.execute(CHECKPOINT_QUERY),
           (result) => {
             backoffMs = 250;
-            emit(checkpointRows(result));
+            emit(() => chainBlock(checkpointRows(result)));
           },
           (error) => {
             live?.unsubscribe();
@@ -139,11 +151,12 @@ export function ponderIndexer(params: PonderIndexerParameters): IndexerPort {
             backoffMs = Math.min(backoffMs * 2, 8_000);
           },
         );
-        // Catch up on what was indexed while not connected.
-        client.db
-          .execute(query)
-          .then((result) => {
-            if (!closed) emit(checkpointRows(result));
+        // Catch up on what was indexed while not connected. (This read can pass a commit that
+        // the stream, still connecting, does not report; the engine reads again while it
+        // knows of a mined block the index has not reported.)
+        readIndexedBlock()
+          .then((block) => {
+            if (!closed && block) onBlock(block);
           })
           .catch((error: unknown) => onError(error instanceof Error ? error : new IndexerError(String(error))));
       };
