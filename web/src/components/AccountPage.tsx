@@ -6,7 +6,7 @@ import { ACCOUNT_QUERY, type AccountData } from "../queries";
 import { useActions } from "../sync/react";
 import { formatAmount } from "../units";
 import { ActionRows } from "./ActionRows";
-import { useIndexedQuery } from "./useIndexedQuery";
+import { useIndexedQuery } from "../hooks/useIndexedQuery";
 
 export function AccountPage({ address }: { address: string }) {
   const { unit, wallet } = useApp();

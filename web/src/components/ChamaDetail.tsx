@@ -10,7 +10,7 @@ import type { Action } from "../sync/types";
 import { SAT } from "../../../common/chain";
 import { AmountError, formatAmount, parseAmount } from "../units";
 import { ActionRows } from "./ActionRows";
-import { useIndexedQuery } from "./useIndexedQuery";
+import { useIndexedQuery } from "../hooks/useIndexedQuery";
 import { errorMessage } from "../../../common/errors";
 
 const STACK_SATS = 1_000n;

@@ -6,7 +6,7 @@ import { CHAMAS_QUERY, type ChamasData } from "../queries";
 import { useActions } from "../sync/react";
 import { AmountError, formatAmount, parseAmount } from "../units";
 import { ActionRows } from "./ActionRows";
-import { useIndexedQuery } from "./useIndexedQuery";
+import { useIndexedQuery } from "../hooks/useIndexedQuery";
 import { errorMessage } from "../../../common/errors";
 
 export function ChamaList() {

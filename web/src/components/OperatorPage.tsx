@@ -6,7 +6,7 @@ import { useApp } from "../appContext";
 import { ago } from "../format";
 import { useHealth } from "../sync/react";
 import { useNow } from "./SyncHealthPanel";
-import { type IndexerHealth, useIndexerHealth } from "./useIndexerHealth";
+import { type IndexerHealth, useIndexerHealth } from "../hooks/useIndexerHealth";
 
 function Card(props: { title: string; testId: string; value: ReactNode; warn?: boolean; children?: ReactNode }) {
   return (
