@@ -212,7 +212,7 @@ describe.each(databases)("sync health and reconciliation on %s", (database) => {
       const viewsSchema = `recovered_${process.pid}`;
       const env = scriptEnv({ chain, address, startBlock, database });
       const before = await runScript({ name: "reconcile", args: ["--schema", indexer.schema], env });
-      expect(before.code).toBe(1);
+      expect(before.code, `${before.stdout}\n${before.stderr}`).toBe(1);
       // --refetch: Ponder's sync cache still holds the replaced blocks.
       const result = await runScript({
         name: "rebuild",
