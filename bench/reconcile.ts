@@ -7,7 +7,9 @@
  */
 import { type Address, type Hash, keccak256, toHex } from "viem";
 import { LOCAL_CHAIN_ID, SAT } from "../common/chain";
-import { type IndexerPort, SyncEngine, findIndexedRow, indexRowsByHash } from "../web/src/sync/engine";
+import { SyncEngine } from "../web/src/sync/engine";
+import { findIndexedRow, indexRowsByHash } from "../web/src/sync/matching";
+import type { IndexerPort } from "../web/src/sync/ports";
 import { ActionStore, DEFAULT_STORAGE_KEY, type KeyValueStorage, memoryStorage, serializeActions } from "../web/src/sync/store";
 import type { Action, ActionKind, ActionParams, IndexedRow } from "../web/src/sync/types";
 import { FakeChain } from "../test/sync/fakes";

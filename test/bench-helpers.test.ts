@@ -2,7 +2,7 @@ import type { Address, Hash } from "viem";
 import { describe, expect, test } from "vitest";
 import { findIndexedRowNaive } from "../bench/reconcile";
 import { percentile } from "../bench/lib/stats";
-import { findIndexedRow, indexRowsByHash } from "../web/src/sync/engine";
+import { findIndexedRow, indexRowsByHash } from "../web/src/sync/matching";
 import type { Action, IndexedRow } from "../web/src/sync/types";
 
 const ACCOUNT: Address = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";

@@ -6,7 +6,9 @@
 import type { Address } from "viem";
 import { beforeEach, describe, expect, test, vi } from "vitest";
 import { SAT } from "../../common/chain";
-import { NonceUsedError, SyncEngine, UnreachableError, memoryLock } from "../../web/src/sync/engine";
+import { SyncEngine } from "../../web/src/sync/engine";
+import { memoryLock } from "../../web/src/sync/lock";
+import { NonceUsedError, UnreachableError } from "../../web/src/sync/ports";
 import { ActionStore, type KeyValueStorage, memoryStorage } from "../../web/src/sync/store";
 import type { Action, ActionParams, IndexedRow } from "../../web/src/sync/types";
 import { FakeChain, FakeClock, FakeIndexer, settle } from "./fakes";

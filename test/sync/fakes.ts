@@ -5,8 +5,8 @@
  */
 import type { Address, Hash } from "viem";
 import { LOCAL_CHAIN_ID } from "../../common/chain";
-import { type ChainPort, type IndexedBlock, type IndexerPort, UnreachableError } from "../../web/src/sync/engine";
-import type { Action, Clock, IndexedRow, Receipt, Replacement } from "../../web/src/sync/types";
+import { type ChainPort, type Clock, type IndexedBlock, type IndexerPort, UnreachableError } from "../../web/src/sync/ports";
+import type { Action, IndexedRow, Receipt, Replacement } from "../../web/src/sync/types";
 
 /** A clock that only moves when the test says so. */
 export class FakeClock implements Clock {

@@ -2,8 +2,9 @@
  * Browser wiring for the sync engine: localStorage shared by tabs (the `storage` event), Web
  * Locks so two tabs never send the same draft, and the `online` event as a cue to retry.
  */
-import type { LockFn, SyncEngine } from "./engine";
-import { memoryLock } from "./engine";
+import type { SyncEngine } from "./engine";
+import { memoryLock } from "./lock";
+import type { LockFn } from "./ports";
 import { type KeyValueStorage, memoryStorage } from "./store";
 
 /** Web Locks when the browser has them (all current ones do), else an in-page lock. */

@@ -6,72 +6,25 @@
  * It reacts to pushes (a receipt, a newly indexed block from the indexer's live stream), never
  * to a polling timer: while nothing is open it holds no stream and makes no requests.
  * Framework-free: the chain, the indexer, the clock, the storage and the cross-tab lock are
- * injected, so tests drive every transition with scripted answers and a fake clock.
+ * injected (`ports.ts`), so tests drive every transition with scripted answers and a fake clock.
+ * Which indexed row is whose is decided by `matching.ts`.
  */
 import type { Address, Hash } from "viem";
 import { PONDER_FINALITY_BLOCKS } from "../../../common/chain";
-import type { ActionStore } from "./store";
+import { memoryLock } from "./lock";
+import { compareWithIndexed, findIndexedRow, indexRowsByHash } from "./matching";
 import {
-  type Action,
-  type ActionParams,
+  type ChainPort,
   type Clock,
-  type Discrepancy,
-  type IndexedRow,
-  type Receipt,
-  type Replacement,
+  type IndexedBlock,
+  type IndexerPort,
+  type LockFn,
+  NonceUsedError,
+  UnreachableError,
   systemClock,
-} from "./types";
-
-/** The RPC (or wallet transport) could not be reached: the action stays a draft. */
-export class UnreachableError extends Error {
-  override name = "UnreachableError";
-}
-
-/** The node refused a resend because the nonce is already used or known; the next pass finds
- * out by whom. */
-export class NonceUsedError extends Error {
-  override name = "NonceUsedError";
-}
-
-/** What the engine needs from the chain. `viemChain.ts` implements it with viem. */
-export type ChainPort = {
-  chainId: number;
-  /** The account this port signs for; drafts of other accounts wait for their own wallet. */
-  account?: Address;
-  getBlockNumber: () => Promise<bigint>;
-  /** Transaction count of `account`: `latest` counts mined ones, `pending` adds the mempool. */
-  getNonce: (params: { account: Address; blockTag: "latest" | "pending" }) => Promise<number>;
-  /** Sends the action's call with exactly this nonce. `replace` asks for fees high enough to
-   * replace an earlier transaction with the same nonce. */
-  send: (params: { action: Action; nonce: number; replace: boolean }) => Promise<Hash>;
-  /** Resolves with the receipt; calls `onReplaced` first if another hash took the nonce. */
-  waitForReceipt: (params: {
-    action: Action;
-    hash: Hash;
-    timeoutMs: number;
-    onReplaced: (replacement: Replacement) => void;
-  }) => Promise<Receipt>;
-  /** The transaction if the node knows it (mined or in its mempool). */
-  getTransaction: (hash: Hash) => Promise<{ blockNumber: bigint | null } | undefined>;
-  /** The mined transaction from the action's account with the action's nonce, scanning from
-   * `fromBlock`; `sameCall` says whether it carries the action's call. */
-  findByNonce: (params: { action: Action; fromBlock: bigint }) => Promise<{ hash: Hash; sameCall: boolean } | undefined>;
-};
-
-export type IndexedBlock = { number: bigint; timestamp: bigint };
-
-/** What the engine needs from the indexer. `ponderIndexer.ts` implements it. */
-export type IndexerPort = {
-  /** Indexed rows of these transactions. */
-  fetchRows: (params: { hashes: Hash[] }) => Promise<IndexedRow[]>;
-  /** Pushes every newly indexed block; returns the unsubscribe function. */
-  subscribe: (params: { onBlock: (block: IndexedBlock) => void; onError: (error: Error) => void }) => () => void;
-  /** The newest indexed block, read now (undefined while nothing is indexed). */
-  readIndexedBlock: () => Promise<IndexedBlock | undefined>;
-};
-
-/** Runs `fn` while holding the named lock (across tabs in the browser: Web Locks). */
-export type LockFn = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+} from "./ports";
+import type { ActionStore } from "./store";
+import type { Action, ActionParams, IndexedRow, Receipt, Replacement } from "./types";
 
 export type SyncHealth = {
   drafts: number;
@@ -112,106 +65,12 @@ export const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
 const FETCH_RETRY_FIRST_MS = 500;
 const FETCH_RETRY_MAX_MS = 8_000;
 
-/** An in-process lock: one holder per name at a time, in call order. */
-export function memoryLock(): LockFn {
-  const tails = new Map<string, Promise<unknown>>();
-  return <T>(name: string, fn: () => Promise<T>) => {
-    const previous = tails.get(name) ?? Promise.resolve();
-    const result = previous.then(fn, fn);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    tails.set(name, tail);
-    void tail.then(() => {
-      if (tails.get(name) === tail) tails.delete(name);
-    });
-    return result;
-  };
-}
-
 function errorMessage(error: unknown): string {
   if (error instanceof Error) {
     const short = (error as Error & { shortMessage?: unknown }).shortMessage;
     return typeof short === "string" ? short : error.message.split("\n")[0] ?? error.message;
   }
   return String(error);
-}
-
-/** Compares an indexed row with the action that produced it; the differences, if any. */
-export function compareWithIndexed(params: ActionParams, account: Address, row: IndexedRow): Discrepancy[] {
-  const out: Discrepancy[] = [];
-  const check = (field: string, expected: string, actual: string | undefined) => {
-    if (actual !== undefined && expected !== actual) out.push({ field, expected, actual });
-  };
-  // Amounts are compared as bigints and turned into text only when they differ.
-  const checkAmount = (field: string, expected: bigint, actual: bigint | undefined) => {
-    if (actual !== undefined && expected !== actual) out.push({ field, expected: expected.toString(), actual: actual.toString() });
-  };
-  const lower = (a: string) => a.toLowerCase();
-  switch (params.kind) {
-    case "createChama":
-      check("name", params.name, row.name);
-      checkAmount("contributionAmount", params.contributionAmount, row.amount);
-      check("creator", lower(account), lower(row.account));
-      break;
-    case "contribution":
-      checkAmount("chamaId", params.chamaId, row.chamaId);
-      checkAmount("amount", params.amount, row.amount);
-      check("contributor", lower(account), lower(row.account));
-      break;
-    case "payout":
-      checkAmount("chamaId", params.chamaId, row.chamaId);
-      checkAmount("amount", params.amount, row.amount);
-      check("recipient", lower(params.recipient), lower(row.account));
-      break;
-  }
-  return out;
-}
-
-/** The first 7 hex digits of a hash as a number, the same in either letter case. */
-function hashPrefix(hash: string): number {
-  let prefix = 0;
-  for (let i = 2; i < 9; i++) {
-    const c = hash.charCodeAt(i);
-    prefix = prefix * 16 + (c <= 57 ? c - 48 : (c | 32) - 87);
-  }
-  return prefix;
-}
-
-/** Indexed rows grouped by lowercase transaction hash; built once per reconciliation pass.
- * With `hashes` (lowercase), rows of other transactions are left out: no action can match them. */
-export function indexRowsByHash(params: { rows: readonly IndexedRow[]; hashes?: ReadonlySet<string> }): Map<Hash, IndexedRow[]> {
-  const { rows, hashes } = params;
-  // Most rows are of other transactions. A small number from each hash's first digits rules
-  // them out without lowercasing and hashing their whole 66-character hash (3x cheaper on
-  // freshly fetched rows); the few that pass are checked in full.
-  const prefixes = hashes && new Set([...hashes].map(hashPrefix));
-  const byHash = new Map<Hash, IndexedRow[]>();
-  for (const row of rows) {
-    if (prefixes && !prefixes.has(hashPrefix(row.transactionHash))) continue;
-    const key = row.transactionHash.toLowerCase() as Hash;
-    if (hashes && !hashes.has(key)) continue;
-    const list = byHash.get(key);
-    if (list) list.push(row);
-    else byHash.set(key, [row]);
-  }
-  return byHash;
-}
-
-/** The indexed row of an action: under any of its hashes (oldest first), of the action's kind,
- * with the action's log index when both sides know one. One Map lookup per hash. */
-export function findIndexedRow(params: { action: Action; byHash: ReadonlyMap<Hash, readonly IndexedRow[]> }): IndexedRow | undefined {
-  const { action, byHash } = params;
-  for (const hash of action.hashes) {
-    const match = byHash
-      .get(hash.toLowerCase() as Hash)
-      ?.find(
-        (row) => row.kind === action.params.kind && (action.logIndex === undefined || row.logIndex === undefined || row.logIndex === action.logIndex),
-      );
-    if (match) return match;
-  }
-  return undefined;
 }
 
 export class SyncEngine {

@@ -7,7 +7,7 @@ import { createClient, sql } from "@ponder/client";
 import type { Address, Hash } from "viem";
 import { decodeCheckpoint } from "../../../common/checkpoint";
 import { graphql } from "../../../common/graphql";
-import type { IndexedBlock, IndexerPort } from "./engine";
+import type { IndexedBlock, IndexerPort } from "./ports";
 import type { IndexedRow } from "./types";
 
 export class IndexerError extends Error {

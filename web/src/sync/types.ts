@@ -86,17 +86,5 @@ export type Receipt = {
 /** viem's `onReplaced` reasons. `repriced` keeps the call (a speed-up); the others do not. */
 export type Replacement = { reason: "replaced" | "cancelled" | "repriced"; hash: Hash; receipt: Receipt };
 
-export type Clock = {
-  now: () => number;
-  setTimeout: (fn: () => void, ms: number) => unknown;
-  clearTimeout: (handle: unknown) => void;
-};
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>),
-};
-
 /** Statuses whose outcome is still open: the engine watches them. */
 export const OPEN_STATUSES: ReadonlySet<ActionStatus> = new Set(["draft", "pending", "confirmed"]);

@@ -22,7 +22,7 @@ import {
   parseEventLogs,
 } from "viem";
 import { ChamaAbi } from "../../../abis/ChamaAbi";
-import { type ChainPort, NonceUsedError, UnreachableError } from "./engine";
+import { type ChainPort, NonceUsedError, UnreachableError } from "./ports";
 import type { Action, ActionParams, Receipt } from "./types";
 import { errorMessage } from "../../../common/errors";
 
