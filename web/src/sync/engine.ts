@@ -269,41 +269,57 @@ export class SyncEngine {
     if (!action || action.status !== "draft") return true;
     try {
       if (action.nonce === undefined) {
-        const reservedAtBlock = await this.chain.getBlockNumber();
-        const nonce = await this.chain.getNonce({ account: action.account, blockTag: "pending" });
-        // Saved before sending: after a crash or reload mid-send, the nonce says where to look.
-        action = this.store.update(id, { nonce, reservedAtBlock });
+        action = await this.reserveNonce(action);
       } else if (await this.settleUsedNonce(action)) {
         return true;
       }
-      const nonce = action.nonce!;
-      const hash = await this.chain.send({ action, nonce, replace: action.hashes.length > 0 });
-      this.sends++;
-      this.store.update(id, {
-        status: "pending",
-        hash,
-        hashes: action.hashes.includes(hash) ? action.hashes : [...action.hashes, hash],
-        sentAt: this.clock.now(),
-        error: undefined,
-      });
-      this.watch(id);
+      await this.sendWithNonce(action);
       return true;
     } catch (error) {
-      if (error instanceof UnreachableError) {
-        this.setHealth({ chainOnline: false, lastError: error.message });
-        return false;
-      }
-      // The nonce is taken (by this action's own earlier send, or another): the next pass
-      // finds the transaction by nonce. Nothing is resent meanwhile.
-      if (error instanceof NonceUsedError) return true;
-      this.store.update(id, {
-        status: "failed",
-        nonce: undefined,
-        reservedAtBlock: undefined,
-        error: { reason: "rejected", message: errorMessage(error) },
-      });
-      return true;
+      return this.onSendError(id, error);
     }
+  }
+
+  /** Takes the account's next nonce for the action and saves it before anything is sent:
+   * after a crash or reload mid-send, the nonce says where to look. */
+  private async reserveNonce(action: Action): Promise<Action> {
+    const reservedAtBlock = await this.chain.getBlockNumber();
+    const nonce = await this.chain.getNonce({ account: action.account, blockTag: "pending" });
+    return this.store.update(action.id, { nonce, reservedAtBlock });
+  }
+
+  /** Sends the action with the nonce it owns and follows the new hash. */
+  private async sendWithNonce(action: Action): Promise<void> {
+    const nonce = action.nonce!;
+    const hash = await this.chain.send({ action, nonce, replace: action.hashes.length > 0 });
+    this.sends++;
+    this.store.update(action.id, {
+      status: "pending",
+      hash,
+      hashes: action.hashes.includes(hash) ? action.hashes : [...action.hashes, hash],
+      sentAt: this.clock.now(),
+      error: undefined,
+    });
+    this.watch(action.id);
+  }
+
+  /** A send failed. Returns false when the chain is unreachable (the draft waits); otherwise
+   * the draft is settled and the next one may go. */
+  private onSendError(id: string, error: unknown): boolean {
+    if (error instanceof UnreachableError) {
+      this.setHealth({ chainOnline: false, lastError: error.message });
+      return false;
+    }
+    // The nonce is taken (by this action's own earlier send, or another): the next pass
+    // finds the transaction by nonce. Nothing is resent meanwhile.
+    if (error instanceof NonceUsedError) return true;
+    this.store.update(id, {
+      status: "failed",
+      nonce: undefined,
+      reservedAtBlock: undefined,
+      error: { reason: "rejected", message: errorMessage(error) },
+    });
+    return true;
   }
 
   /**
@@ -352,32 +368,45 @@ export class SyncEngine {
     try {
       for (const action of this.mine()) {
         if (action.status !== "pending" || action.nonce === undefined || !action.hash) continue;
-        const key = action.account.toLowerCase();
-        let latest = latestByAccount.get(key);
-        if (latest === undefined) {
-          latest = await this.chain.getNonce({ account: action.account, blockTag: "latest" });
-          latestByAccount.set(key, latest);
-        }
+        const latest = await this.latestNonce(action.account, latestByAccount);
         if (latest <= action.nonce) continue;
         const found = await this.chain.findByNonce({ action, fromBlock: action.reservedAtBlock ?? 0n });
-        const current = this.store.get(action.id);
-        if (!found || !current || current.status !== "pending" || current.hash === found.hash) continue;
-        if (found.sameCall || current.hashes.includes(found.hash)) {
-          this.store.update(action.id, {
-            hash: found.hash,
-            hashes: current.hashes.includes(found.hash) ? current.hashes : [...current.hashes, found.hash],
-          });
-          this.watch(action.id);
-        } else {
-          this.store.update(action.id, {
-            status: "replaced",
-            replacedBy: found.hash,
-            error: { reason: "replaced", message: `nonce ${action.nonce} was used by another transaction (${found.hash})` },
-          });
-        }
+        if (found) this.onPendingNonceUsed(action, found);
       }
     } catch (error) {
       this.setHealth({ lastError: errorMessage(error) });
+    }
+  }
+
+  /** The account's count of mined transactions, read once per account per pass (`cache`). */
+  private async latestNonce(account: Address, cache: Map<string, number>): Promise<number> {
+    const key = account.toLowerCase();
+    let latest = cache.get(key);
+    if (latest === undefined) {
+      latest = await this.chain.getNonce({ account, blockTag: "latest" });
+      cache.set(key, latest);
+    }
+    return latest;
+  }
+
+  /** The chain used a pending action's nonce for `found`: adopted when it carries the action's
+   * call or is one of its hashes, else the action is replaced. `action` is as it was before the
+   * lookup; the store's current copy decides whether it is still pending. */
+  private onPendingNonceUsed(action: Action, found: { hash: Hash; sameCall: boolean }): void {
+    const current = this.store.get(action.id);
+    if (!current || current.status !== "pending" || current.hash === found.hash) return;
+    if (found.sameCall || current.hashes.includes(found.hash)) {
+      this.store.update(action.id, {
+        hash: found.hash,
+        hashes: current.hashes.includes(found.hash) ? current.hashes : [...current.hashes, found.hash],
+      });
+      this.watch(action.id);
+    } else {
+      this.store.update(action.id, {
+        status: "replaced",
+        replacedBy: found.hash,
+        error: { reason: "replaced", message: `nonce ${action.nonce} was used by another transaction (${found.hash})` },
+      });
     }
   }
 
@@ -478,62 +507,18 @@ export class SyncEngine {
   private async reconcile(): Promise<void> {
     const watched = this.mine().filter((a) => this.isWatched(a));
     if (watched.length === 0) return;
-    let rows: IndexedRow[];
-    try {
-      rows = await this.indexer.fetchRows({ hashes: [...new Set(watched.flatMap((a) => a.hashes))] });
-      this.setHealth({ indexerOnline: true });
-      this.fetchRetryMs = FETCH_RETRY_FIRST_MS;
-    } catch (error) {
-      this.setHealth({ indexerOnline: false, lastError: errorMessage(error) });
-      if (this.started && this.fetchRetryHandle === undefined) {
-        this.fetchRetryHandle = this.clock.setTimeout(() => {
-          this.fetchRetryHandle = undefined;
-          void this.refresh();
-        }, this.fetchRetryMs);
-        this.fetchRetryMs = Math.min(this.fetchRetryMs * 2, FETCH_RETRY_MAX_MS);
-      }
-      return;
-    }
-    // Read again: receipts and replacements may have landed during the fetch.
-    const current: Action[] = [];
-    const wanted = new Set<string>();
-    for (const stale of watched) {
-      const action = this.store.get(stale.id);
-      if (!action || !this.isWatched(action)) continue;
-      current.push(action);
-      for (const hash of action.hashes) wanted.add(hash.toLowerCase());
-    }
-    const byHash = indexRowsByHash({ rows, hashes: wanted });
-    const indexedBlock = this.healthState.indexedBlock;
+    const rows = await this.fetchWatchedRows(watched);
+    if (!rows) return;
+    const { current, hashes } = this.rereadWatched(watched);
+    const byHash = indexRowsByHash({ rows, hashes });
     const patches: { id: string; patch: Partial<Action> }[] = [];
     const demoted: string[] = [];
     for (const action of current) {
       const match = findIndexedRow({ action, byHash });
       if (match) {
-        const matchHash = match.transactionHash.toLowerCase();
-        if (action.status !== "reconciled" || action.hash?.toLowerCase() !== matchHash) {
-          const discrepancies = compareWithIndexed(action.params, action.account, match);
-          patches.push({
-            id: action.id,
-            patch: {
-              status: "reconciled",
-              hash: action.hashes.find((h) => h.toLowerCase() === matchHash) ?? match.transactionHash,
-              blockNumber: match.blockNumber,
-              logIndex: match.logIndex ?? action.logIndex,
-              indexed: { chamaId: match.chamaId, amount: match.amount, account: match.account, name: match.name },
-              discrepancies: discrepancies.length > 0 ? discrepancies : undefined,
-              error: undefined,
-            },
-          });
-        }
-        continue;
-      }
-      const receiptIndexed =
-        action.status === "confirmed" &&
-        action.blockNumber !== undefined &&
-        indexedBlock !== undefined &&
-        indexedBlock >= action.blockNumber;
-      if (action.status === "reconciled" || receiptIndexed) {
+        const patch = this.reconciledPatch(action, match);
+        if (patch) patches.push({ id: action.id, patch });
+      } else if (this.leftTheIndex(action)) {
         // Its block was indexed and its row is gone (or never came): a reorg took it out.
         patches.push({
           id: action.id,
@@ -544,6 +529,76 @@ export class SyncEngine {
     }
     this.store.updateMany(patches);
     for (const id of demoted) void this.afterReorg(id);
+  }
+
+  /** The indexed rows of the watched actions' hashes, or undefined when the index could not be
+   * read (then a retry is scheduled). */
+  private async fetchWatchedRows(watched: readonly Action[]): Promise<IndexedRow[] | undefined> {
+    try {
+      const rows = await this.indexer.fetchRows({ hashes: [...new Set(watched.flatMap((a) => a.hashes))] });
+      this.setHealth({ indexerOnline: true });
+      this.fetchRetryMs = FETCH_RETRY_FIRST_MS;
+      return rows;
+    } catch (error) {
+      this.setHealth({ indexerOnline: false, lastError: errorMessage(error) });
+      this.scheduleFetchRetry();
+      return undefined;
+    }
+  }
+
+  /** Runs one more pass after the current back-off, doubling it up to 8 s. */
+  private scheduleFetchRetry(): void {
+    if (!this.started || this.fetchRetryHandle !== undefined) return;
+    this.fetchRetryHandle = this.clock.setTimeout(() => {
+      this.fetchRetryHandle = undefined;
+      void this.refresh();
+    }, this.fetchRetryMs);
+    this.fetchRetryMs = Math.min(this.fetchRetryMs * 2, FETCH_RETRY_MAX_MS);
+  }
+
+  /** The watched actions read again (receipts and replacements may have landed during the
+   * fetch), those still watched, with all their hashes in lowercase. */
+  private rereadWatched(watched: readonly Action[]): { current: Action[]; hashes: Set<string> } {
+    const current: Action[] = [];
+    const hashes = new Set<string>();
+    for (const stale of watched) {
+      const action = this.store.get(stale.id);
+      if (!action || !this.isWatched(action)) continue;
+      current.push(action);
+      for (const hash of action.hashes) hashes.add(hash.toLowerCase());
+    }
+    return { current, hashes };
+  }
+
+  /** What an action becomes once its indexed row is found (its hash, block, log index and the
+   * indexed values, with any discrepancies); undefined when it is already reconciled with that
+   * row's transaction. */
+  private reconciledPatch(action: Action, match: IndexedRow): Partial<Action> | undefined {
+    const matchHash = match.transactionHash.toLowerCase();
+    if (action.status === "reconciled" && action.hash?.toLowerCase() === matchHash) return undefined;
+    const discrepancies = compareWithIndexed(action.params, action.account, match);
+    return {
+      status: "reconciled",
+      hash: action.hashes.find((h) => h.toLowerCase() === matchHash) ?? match.transactionHash,
+      blockNumber: match.blockNumber,
+      logIndex: match.logIndex ?? action.logIndex,
+      indexed: { chamaId: match.chamaId, amount: match.amount, account: match.account, name: match.name },
+      discrepancies: discrepancies.length > 0 ? discrepancies : undefined,
+      error: undefined,
+    };
+  }
+
+  /** An action without an indexed row whose row the index should hold: it was reconciled, or
+   * its receipt's block is indexed. */
+  private leftTheIndex(action: Action): boolean {
+    if (action.status === "reconciled") return true;
+    const indexedBlock = this.healthState.indexedBlock;
+    return (
+      action.status === "confirmed" &&
+      action.blockNumber !== undefined &&
+      indexedBlock !== undefined &&
+      indexedBlock >= action.blockNumber
+    );
   }
 
   /** After a demotion: follow the transaction if the node still knows it; else the nonce says
@@ -580,16 +635,7 @@ export class SyncEngine {
       if (action.status !== "pending" || action.sentAt === undefined) continue;
       const deadline = action.sentAt + this.timeoutMs;
       if (deadline <= now) {
-        timedOut.push({
-          id: action.id,
-          patch: {
-            status: "failed",
-            error: {
-              reason: "timeout",
-              message: `timed out after ${Math.round(this.timeoutMs / 1000)} s without a receipt; retry reuses nonce ${action.nonce}`,
-            },
-          },
-        });
+        timedOut.push({ id: action.id, patch: this.timedOutPatch(action) });
       } else if (next === undefined || deadline < next) {
         next = deadline;
       }
@@ -601,6 +647,17 @@ export class SyncEngine {
         void this.refresh();
       }, next - now);
     }
+  }
+
+  /** A pending action past its deadline: failed, keeping its nonce for a retry. */
+  private timedOutPatch(action: Action): Partial<Action> {
+    return {
+      status: "failed",
+      error: {
+        reason: "timeout",
+        message: `timed out after ${Math.round(this.timeoutMs / 1000)} s without a receipt; retry reuses nonce ${action.nonce}`,
+      },
+    };
   }
 
   /** Holds the indexer's live stream exactly while something is open. */
