@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { type CachedChain, loadChain } from "./chain";
 import { runFloor } from "./floor";
 import { type BenchDatabase, timeBackfill } from "./lib/indexer";
 import { round } from "./lib/stats";
+import { createDatabase } from "../test/_support/postgres";
 
 export type BackfillResult = {
   variant: "dense" | "sparse";
@@ -21,29 +21,6 @@ export type BackfillResult = {
   ratioToFloor: number;
   peakRssMiB: number;
 };
-
-let databaseCounter = 0;
-
-/** Creates an empty database in the cluster, so no run sees another's sync cache. */
-export async function createDatabase(clusterUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `bench_${process.pid}_${databaseCounter++}`;
-  const admin = new pg.Client({ connectionString: clusterUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(clusterUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: clusterUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
-}
-
 
 /** Times the indexer and the floor over one cached chain on one database engine. */
 export async function runBackfill(params: {
@@ -62,7 +39,7 @@ export async function runBackfill(params: {
     let database: BenchDatabase = { kind: "pglite" };
     let drop = async () => {};
     if (params.database === "postgres") {
-      const created = await createDatabase(params.postgresUrl);
+      const created = await createDatabase({ clusterUrl: params.postgresUrl, prefix: "bench" });
       database = { kind: "postgres", url: created.url };
       drop = created.drop;
     }
@@ -84,7 +61,7 @@ export async function runBackfill(params: {
     log(`  ${params.variant}/${params.database}: floor`);
     let floor: { events: number; seconds: number };
     if (params.database === "postgres") {
-      const created = await createDatabase(params.postgresUrl);
+      const created = await createDatabase({ clusterUrl: params.postgresUrl, prefix: "bench" });
       floor = await runFloor({
         rpcUrl: anvil.rpcUrl, address: meta.address, fromBlock: meta.startBlock, toBlock: meta.headBlock,
         db: { kind: "postgres", url: created.url }, schema: "floor",

@@ -12,7 +12,7 @@
  */
 import autocannon from "autocannon";
 import pg from "pg";
-import { createDatabase } from "./backfill";
+import { createDatabase } from "../test/_support/postgres";
 import { type CachedChain, loadChain } from "./chain";
 import { CACHE_HEADER } from "../src/api/response-cache";
 import { counts, startBenchIndexer } from "./lib/indexer";
@@ -188,7 +188,7 @@ export async function runReads(params: {
   const { chain, log } = params;
   const { meta } = chain;
   const anvil = await loadChain(chain);
-  const database = await createDatabase(params.postgresUrl);
+  const database = await createDatabase({ clusterUrl: params.postgresUrl, prefix: "bench" });
   const pool = new pg.Pool({ connectionString: database.url, max: params.concurrency });
   // An idle client's error (the database dropped under it at teardown) is an event: keep it,
   // and fail the run only if it happened before the measurements were done.

@@ -14,7 +14,7 @@ import { startAnvil } from "../scripts/lib/anvil";
 import { chamaArtifact, devAccounts } from "../scripts/lib/chama";
 import { getFreePort } from "../scripts/lib/ports";
 import { waitFor } from "../scripts/lib/processes";
-import { createDatabase } from "./backfill";
+import { createDatabase } from "../test/_support/postgres";
 import { runFloor } from "./floor";
 import { rpc } from "../test/_support/json-rpc";
 import { startBenchIndexer } from "./lib/indexer";
@@ -135,7 +135,7 @@ export async function runRealtime(params: {
   const { log } = params;
   const anvil = await startAnvil({ port: await getFreePort() });
   const url = anvil.rpcUrl;
-  const database = await createDatabase(params.postgresUrl);
+  const database = await createDatabase({ clusterUrl: params.postgresUrl, prefix: "bench" });
   try {
     const deployHash = await rpc<Hex>(url, "eth_sendTransaction", [{ from: DEPLOYER, data: chamaArtifact().bytecode, gas: toHex(5_000_000) }]);
     const deployed = await receiptOf(url, deployHash);
@@ -229,7 +229,7 @@ export async function runRealtime(params: {
 
       // The reference's poll cycle: fetch the new logs and timestamps, insert the rows.
       const head = Number(await rpc<Hex>(url, "eth_blockNumber"));
-      const cycleDatabase = await createDatabase(params.postgresUrl);
+      const cycleDatabase = await createDatabase({ clusterUrl: params.postgresUrl, prefix: "bench" });
       const cycle = await runFloor({
         rpcUrl: url, address, fromBlock: startBlock, toBlock: head, db: { kind: "postgres", url: cycleDatabase.url }, schema: "poll",
       }).finally(cycleDatabase.drop);

@@ -7,7 +7,9 @@
 import http from "node:http";
 import type { Address } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ADMIN_TOKEN, type Chain, type Indexer, SAT, accounts, chamaAs, databases, deploy, startChain, startIndexer } from "./helpers";
+import { ADMIN_TOKEN, type Indexer, startIndexer } from "./_support/indexer";
+import { accounts, type Chain, chamaAs, databases, deploy, startChain } from "./_support/chain";
+import { SAT } from "../common/chain";
 
 const DATA = `{ chamas(orderBy: "id") { items { id totalContributed contributionCount } }
   contributions(orderBy: "id", limit: 1000) { totalCount items { id amount } } }`;

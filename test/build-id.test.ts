@@ -11,7 +11,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { projectRoot } from "../scripts/lib/chama";
 import { seedDemo } from "../scripts/seed";
-import { type Chain, createStorage, deploy, removeStorage, startChain, startIndexer, waitFor } from "./helpers";
+import { type Chain, deploy, startChain } from "./_support/chain";
+import { createStorage, removeStorage, startIndexer } from "./_support/indexer";
+import { waitFor } from "../scripts/lib/processes";
 
 /** The project's tracked files, copied, with the real node_modules linked in. */
 function copyProject(): string {

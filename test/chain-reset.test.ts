@@ -6,23 +6,11 @@
  * the dead chain's, and say that it dropped the stale cache.
  */
 import { afterEach, describe, expect, test } from "vitest";
-import {
-  type Chain,
-  type Database,
-  type Indexer,
-  type IndexerStorage,
-  SAT,
-  accounts,
-  chamaAs,
-  createStorage,
-  databases,
-  deploy,
-  removeStorage,
-  startChain,
-  startIndexer,
-  waitFor,
-} from "./helpers";
-import { type Tables, expectedTables, indexedTables } from "./truth";
+import { accounts, type Chain, chamaAs, type Database, databases, deploy, startChain } from "./_support/chain";
+import { createStorage, type Indexer, type IndexerStorage, removeStorage, startIndexer } from "./_support/indexer";
+import { SAT } from "../common/chain";
+import { waitFor } from "../scripts/lib/processes";
+import { expectedTables, indexedTables, type Tables } from "./_support/truth";
 
 /** Blocks mined after the events, so that they fall behind Ponder's 30-block finality and go
  * through the backfill (the only path that reads and writes `ponder_sync`). */

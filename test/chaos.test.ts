@@ -6,8 +6,8 @@
  */
 import { describe, expect, test } from "vitest";
 import { diffTables, runChaos, summaryLine } from "../chaos/run";
-import { databases } from "./helpers";
-import type { Tables } from "./truth";
+import { databases } from "./_support/chain";
+import type { Tables } from "./_support/truth";
 
 describe.each(databases)("chaos on %s", (database) => {
   test("4 scenarios with reorgs, crashes and RPC faults end with 0 divergences", { timeout: 420_000 }, async () => {

@@ -12,7 +12,8 @@ import { projectRoot } from "../scripts/lib/chama";
 import { getFreePort } from "../scripts/lib/ports";
 import { ConfigError, indexerNodeOptions, loadEnv } from "../config/env";
 import pg from "pg";
-import { type Chain, deploy, postgresUrl, runIndexerToExit, startChain } from "./helpers";
+import { type Chain, deploy, postgresUrl, startChain } from "./_support/chain";
+import { runIndexerToExit } from "./_support/indexer";
 
 const ADDRESS = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 

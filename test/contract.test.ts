@@ -29,7 +29,7 @@ import { PayoutReceiverAbi } from "../abis/PayoutReceiverAbi";
 import { compileContracts } from "../scripts/build-contracts";
 import { projectRoot } from "../scripts/lib/chama";
 import { rpc } from "./_support/json-rpc";
-import { type Chain, accounts, chamaAs, deploy, startChain } from "./helpers";
+import { accounts, type Chain, chamaAs, deploy, startChain } from "./_support/chain";
 
 /** Larger than 2^53: any Number() conversion on the way would corrupt it. */
 const HUGE = 2n ** 64n + 12_345n;

@@ -14,7 +14,7 @@ import { graphql } from "../common/graphql";
 import { projectRoot } from "../scripts/lib/chama";
 import { getFreePort, isPortFree } from "../scripts/lib/ports";
 import { assertRunning, stopProcess, waitForExit } from "../scripts/lib/processes";
-import { waitFor } from "./helpers";
+import { waitFor } from "../scripts/lib/processes";
 
 function startDev(env: Record<string, string>, args: string[] = []) {
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/dev.ts", ...args], {

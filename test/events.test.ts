@@ -12,7 +12,9 @@
 import { type Address, type TransactionReceipt, parseEventLogs } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ChamaAbi } from "../abis/ChamaAbi";
-import { CHAIN_ID, type Chain, type Indexer, SAT, accounts, chamaAs, databases, deploy, startChain, startIndexer } from "./helpers";
+import { accounts, type Chain, CHAIN_ID, chamaAs, databases, deploy, startChain } from "./_support/chain";
+import { type Indexer, startIndexer } from "./_support/indexer";
+import { SAT } from "../common/chain";
 
 type ChamaRow = {
   id: string;

@@ -7,8 +7,11 @@ import { type Address, encodeFunctionData, numberToHex } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ChamaAbi } from "../abis/ChamaAbi";
 import { CACHE_HEADER } from "../src/api/response-cache";
-import { type Chain, type Indexer, SAT, accounts, chamaAs, databases, deploy, startChain, startIndexer, waitFor } from "./helpers";
-import { expectedTables } from "./truth";
+import { accounts, type Chain, chamaAs, databases, deploy, startChain } from "./_support/chain";
+import { type Indexer, startIndexer } from "./_support/indexer";
+import { SAT } from "../common/chain";
+import { waitFor } from "../scripts/lib/processes";
+import { expectedTables } from "./_support/truth";
 
 const DETAIL = `query($id: BigInt!) { chama(id: $id) {
   totalContributed contributionCount

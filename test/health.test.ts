@@ -7,25 +7,12 @@
 import { type Address, encodeFunctionData, numberToHex } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ChamaAbi } from "../abis/ChamaAbi";
-import {
-  ADMIN_TOKEN,
-  CHAIN_ID,
-  type Chain,
-  type Indexer,
-  SAT,
-  accounts,
-  chamaAs,
-  databases,
-  deploy,
-  postReconcile,
-  runScript,
-  scriptEnv,
-  startChain,
-  startLyingRpc,
-  startIndexer,
-  syncHealth,
-  waitFor,
-} from "./helpers";
+import { ADMIN_TOKEN, type Indexer, postReconcile, startIndexer, syncHealth } from "./_support/indexer";
+import { accounts, type Chain, CHAIN_ID, chamaAs, databases, deploy, startChain } from "./_support/chain";
+import { SAT } from "../common/chain";
+import { runScript, scriptEnv } from "./_support/scripts";
+import { startLyingRpc } from "./_support/lying-rpc";
+import { waitFor } from "../scripts/lib/processes";
 
 describe.each(databases)("sync health and reconciliation on %s", (database) => {
   let chain: Chain;

@@ -11,19 +11,11 @@ import { type Address, type Hash, encodeFunctionData, numberToHex } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ChamaAbi } from "../abis/ChamaAbi";
 import * as schema from "../ponder.schema";
-import {
-  type Chain,
-  type Indexer,
-  SAT,
-  accounts,
-  chamaAs,
-  databases,
-  deploy,
-  startChain,
-  startIndexer,
-  waitFor,
-} from "./helpers";
-import { type Tables, expectedTables, indexedTables, viewMismatches } from "./truth";
+import { accounts, type Chain, chamaAs, databases, deploy, startChain } from "./_support/chain";
+import { type Indexer, startIndexer } from "./_support/indexer";
+import { SAT } from "../common/chain";
+import { waitFor } from "../scripts/lib/processes";
+import { expectedTables, indexedTables, type Tables, viewMismatches } from "./_support/truth";
 
 /** The SQL-over-HTTP deadline these tests run with (the default is 30 s). */
 const SQL_TIMEOUT_MS = 3_000;

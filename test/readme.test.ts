@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import * as schema from "../ponder.schema";
 import { projectRoot } from "../scripts/lib/chama";
 import { seedDemo } from "../scripts/seed";
-import { type Chain, type Indexer, deploy, startChain, startIndexer } from "./helpers";
+import { type Chain, deploy, startChain } from "./_support/chain";
+import { type Indexer, startIndexer } from "./_support/indexer";
 
 const readme = readFileSync(path.join(projectRoot, "README.md"), "utf8");
 const blocks = (lang: string) => [...readme.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))].map((m) => m[1]!.trim());

@@ -11,7 +11,11 @@ import { PGlite } from "@electric-sql/pglite";
 import type { Address } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ChamaAbi } from "../abis/ChamaAbi";
-import { type Chain, type Indexer, SAT, accounts, chamaAs, deploy, runScript, scriptEnv, startChain, startIndexer, waitFor } from "./helpers";
+import { accounts, type Chain, chamaAs, deploy, startChain } from "./_support/chain";
+import { type Indexer, startIndexer } from "./_support/indexer";
+import { SAT } from "../common/chain";
+import { runScript, scriptEnv } from "./_support/scripts";
+import { waitFor } from "../scripts/lib/processes";
 
 describe("reconcile and rebuild on pglite", () => {
   let chain: Chain;

@@ -10,23 +10,12 @@ import type { Address } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ChamaAbi } from "../abis/ChamaAbi";
 import type { ReconcileReport } from "../ops/reconcile";
-import {
-  CHAIN_ID,
-  type Chain,
-  type Indexer,
-  SAT,
-  accounts,
-  chamaAs,
-  deploy,
-  runScript,
-  scriptEnv,
-  startChain,
-  startIndexer,
-  startLyingRpc,
-  startReplica,
-  syncHealth,
-  waitFor,
-} from "./helpers";
+import { accounts, type Chain, CHAIN_ID, chamaAs, deploy, startChain } from "./_support/chain";
+import { type Indexer, startIndexer, syncHealth } from "./_support/indexer";
+import { SAT } from "../common/chain";
+import { runScript, scriptEnv, startReplica } from "./_support/scripts";
+import { startLyingRpc } from "./_support/lying-rpc";
+import { waitFor } from "../scripts/lib/processes";
 import { errorMessage } from "../common/errors";
 import { graphql } from "../common/graphql";
 

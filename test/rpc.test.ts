@@ -6,8 +6,11 @@
 import { type Hex, createClient, keccak256, toHex } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { indexerTransport } from "../config/rpc";
-import { type Chain, SAT, accounts, chamaAs, deploy, startChain, startIndexer, startLyingRpc } from "./helpers";
-import { expectedTables, indexedTables } from "./truth";
+import { accounts, type Chain, chamaAs, deploy, startChain } from "./_support/chain";
+import { SAT } from "../common/chain";
+import { startIndexer } from "./_support/indexer";
+import { startLyingRpc } from "./_support/lying-rpc";
+import { expectedTables, indexedTables } from "./_support/truth";
 
 describe("indexer transport", () => {
   let chain: Chain;

@@ -17,8 +17,9 @@ import { projectRoot } from "../scripts/lib/chama";
 import { seedDemo } from "../scripts/seed";
 import { SqlExecutionError, assertReadOnlyRole, pgliteExecutor, postgresExecutor, prepareReadRole } from "../src/api/sql-exec";
 import { MAX_SQL_LENGTH, judgeSql } from "../src/api/sql-policy";
-import { type Chain, type Indexer, databases, deploy, postgresUrl, startChain, startIndexer } from "./helpers";
-import { type Collider, createCollider, sameCacheKey } from "./sql-collisions";
+import { type Chain, databases, deploy, postgresUrl, startChain } from "./_support/chain";
+import { type Indexer, startIndexer } from "./_support/indexer";
+import { type Collider, createCollider, sameCacheKey } from "./_support/sql-collisions";
 
 const TABLES = new Set(["chama", "contribution", "payout", "member", "account", "chama_day", "_ponder_checkpoint"]);
 

@@ -11,7 +11,10 @@ import { ponderIndexer } from "../web/src/sync/ponderIndexer";
 import { ActionStore, memoryStorage } from "../web/src/sync/store";
 import type { Action, ActionParams, ActionStatus } from "../web/src/sync/types";
 import { callFor, viemChain } from "../web/src/sync/viemChain";
-import { CHAIN_ID, type Chain, type Indexer, SAT, accounts, chamaAs, deploy, startChain, startIndexer, waitFor } from "./helpers";
+import { accounts, type Chain, CHAIN_ID, chamaAs, deploy, startChain } from "./_support/chain";
+import { type Indexer, startIndexer } from "./_support/indexer";
+import { SAT } from "../common/chain";
+import { waitFor } from "../scripts/lib/processes";
 
 let chain: Chain;
 let indexer: Indexer;

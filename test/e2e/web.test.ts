@@ -12,7 +12,9 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { getFreePort } from "../../scripts/lib/ports";
 import { type WebServer, startWeb } from "../../scripts/lib/web";
-import { ADMIN_TOKEN, CHAIN_ID, type Chain, type Indexer, accounts, chamaAs, deploy, postReconcile, startChain, startIndexer, waitFor } from "../helpers";
+import { ADMIN_TOKEN, type Indexer, postReconcile, startIndexer } from "../_support/indexer";
+import { accounts, type Chain, CHAIN_ID, chamaAs, deploy, startChain } from "../_support/chain";
+import { waitFor } from "../../scripts/lib/processes";
 import { launchBrowser, screenshotPath } from "./browser";
 
 let chain: Chain;

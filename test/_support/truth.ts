@@ -5,8 +5,9 @@
  * directly.
  */
 import type { Address } from "viem";
-import { ChamaAbi } from "../abis/ChamaAbi";
-import type { Chain, Indexer } from "./helpers";
+import { ChamaAbi } from "../../abis/ChamaAbi";
+import type { Chain } from "./chain";
+import type { Indexer } from "./indexer";
 
 export type ChamaRow = {
   id: string;

@@ -14,9 +14,11 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { encodeFunctionData, numberToHex } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
-import type { ReconcileReport } from "../ops/reconcile";
-import { rpc, rpcBatch } from "./_support/json-rpc";
-import { ADMIN_TOKEN, SAT, deploy, postReconcile, startChain, startIndexer } from "./helpers";
+import type { ReconcileReport } from "../common/ops-api";
+import { rpc, rpcBatch } from "../test/_support/json-rpc";
+import { ADMIN_TOKEN, postReconcile, startIndexer } from "../test/_support/indexer";
+import { SAT } from "../common/chain";
+import { deploy, startChain } from "../test/_support/chain";
 
 const { values } = parseArgs({
   options: {
