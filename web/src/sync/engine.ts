@@ -1,6 +1,6 @@
 /**
  * The sync engine: sends actions, follows them on chain by hash and by (chain, account, nonce),
- * reconciles them against the index, demotes them on reorgs, times them out, retries them
+ * matches them to their indexed rows, demotes them on reorgs, times them out, retries them
  * without ever spending a nonce twice, and holds offline drafts until the connection returns.
  *
  * It reacts to pushes (a receipt, a newly indexed block from the indexer's live stream), never
@@ -26,7 +26,9 @@ import {
 import type { ActionStore } from "./store";
 import type { Action, ActionParams, IndexedRow, Receipt, Replacement } from "./types";
 
-export type SyncHealth = {
+/** The engine's own state, for the health panel: its actions, its connections, what it has
+ * seen of the chain and the index. (The indexer's `/sync-health` is `SyncHealth` in common/.) */
+export type EngineHealth = {
   drafts: number;
   /** Sent and not yet matched by the index (pending and confirmed). */
   pending: number;
@@ -86,7 +88,7 @@ export class SyncEngine {
   private started = false;
   private unsubscribe: (() => void) | undefined;
   private timeoutHandle: unknown;
-  /** A reconcile pass whose read of the index failed is tried again after this long (ms),
+  /** A matching pass whose read of the index failed is tried again after this long (ms),
    * doubling up to 8 s: the index may be busy (503) or briefly down, and no pushed block may
    * come to trigger the next pass. */
   private fetchRetryMs = FETCH_RETRY_FIRST_MS;
@@ -101,7 +103,7 @@ export class SyncEngine {
   private readonly watching = new Set<Hash>();
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
-  private healthState: SyncHealth = {
+  private healthState: EngineHealth = {
     drafts: 0,
     pending: 0,
     failed: 0,
@@ -192,7 +194,7 @@ export class SyncEngine {
     return this.refresh();
   }
 
-  health(): SyncHealth {
+  health(): EngineHealth {
     return this.healthState;
   }
 
@@ -201,7 +203,7 @@ export class SyncEngine {
     return () => this.healthListeners.delete(listener);
   }
 
-  /** One pass: chain head, drafts sent, receipts followed, the index reconciled, timers set.
+  /** One pass: chain head, drafts sent, receipts followed, indexed rows matched, timers set.
    * Passes never overlap; a request during a pass runs one more pass after it. */
   refresh(): Promise<void> {
     if (!this.started) return Promise.resolve();
@@ -239,7 +241,7 @@ export class SyncEngine {
     for (const action of this.store.list()) {
       if (action.status === "pending" && action.hash) this.watch(action.id);
     }
-    await this.reconcile();
+    await this.matchIndexedRows();
     this.checkTimeouts();
     this.updateSubscription();
     this.checkIndexLag();
@@ -504,7 +506,7 @@ export class SyncEngine {
    * Matches watched actions to indexed rows by hash and log index: one Map, one pass, and all
    * its status changes written to the store as one update (one save, one notification).
    */
-  private async reconcile(): Promise<void> {
+  private async matchIndexedRows(): Promise<void> {
     const watched = this.mine().filter((a) => this.isWatched(a));
     if (watched.length === 0) return;
     const rows = await this.fetchWatchedRows(watched);
@@ -764,9 +766,9 @@ export class SyncEngine {
     this.setHealth({ drafts, pending, failed, discrepancies });
   }
 
-  private setHealth(patch: Partial<SyncHealth>): void {
+  private setHealth(patch: Partial<EngineHealth>): void {
     let changed = false;
-    for (const [key, value] of Object.entries(patch) as [keyof SyncHealth, SyncHealth[keyof SyncHealth]][]) {
+    for (const [key, value] of Object.entries(patch) as [keyof EngineHealth, EngineHealth[keyof EngineHealth]][]) {
       if (this.healthState[key] !== value) changed = true;
     }
     if (!changed) return;

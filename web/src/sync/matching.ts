@@ -47,7 +47,7 @@ function hashPrefix(hash: string): number {
   return prefix;
 }
 
-/** Indexed rows grouped by lowercase transaction hash; built once per reconciliation pass.
+/** Indexed rows grouped by lowercase transaction hash; built once per matching pass.
  * With `hashes` (lowercase), rows of other transactions are left out: no action can match them. */
 export function indexRowsByHash(params: { rows: readonly IndexedRow[]; hashes?: ReadonlySet<string> }): Map<Hash, IndexedRow[]> {
   const { rows, hashes } = params;

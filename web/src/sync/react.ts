@@ -1,6 +1,6 @@
 /** React bindings for the framework-free sync core. */
 import { createContext, useContext, useSyncExternalStore } from "react";
-import type { SyncEngine, SyncHealth } from "./engine";
+import type { EngineHealth, SyncEngine } from "./engine";
 import type { ActionStore } from "./store";
 import type { Action } from "./types";
 
@@ -21,7 +21,7 @@ export function useActions(): Action[] {
   );
 }
 
-const IDLE: SyncHealth = {
+const IDLE: EngineHealth = {
   drafts: 0,
   pending: 0,
   failed: 0,
@@ -29,7 +29,7 @@ const IDLE: SyncHealth = {
   live: false,
 };
 
-export function useHealth(): SyncHealth {
+export function useHealth(): EngineHealth {
   const { engine } = useSync();
   return useSyncExternalStore(
     (listener) => engine?.subscribeHealth(listener) ?? (() => undefined),

@@ -60,7 +60,7 @@ export type Action = {
   replacedBy?: Hash;
 };
 
-/** A row of the index as the reconciler needs it (one per event log). */
+/** A row of the index as the row matching needs it (one per event log). */
 export type IndexedRow = {
   kind: ActionKind;
   transactionHash: Hash;
