@@ -14,23 +14,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ChamaAbi } from "../abis/ChamaAbi";
 import { accounts, type Chain, CHAIN_ID, chamaAs, databases, deploy, startChain } from "./_support/chain";
 import { type Indexer, startIndexer } from "./_support/indexer";
+import type { AccountRow, ChamaDayRow, ChamaRow, MemberRow } from "./_support/truth";
 import { SAT } from "../common/chain";
 
-type ChamaRow = {
-  id: string;
-  name: string;
-  creator: string;
-  contributionAmount: string;
-  totalContributed: string;
-  totalPaidOut: string;
-  balance: string;
-  contributionCount: number;
-  payoutCount: number;
-  memberCount: number;
-  createdAtBlock: string;
-  createdAtTimestamp: string;
-  createdTxHash: string;
-};
 type ContributionRow = {
   id: string;
   chamaId: string;
@@ -42,32 +28,8 @@ type ContributionRow = {
   logIndex: number;
 };
 type PayoutRow = Omit<ContributionRow, "contributor"> & { recipient: string };
-type MemberRow = {
-  chamaId: string;
-  address: string;
-  totalContributed: string;
-  totalReceived: string;
-  contributionCount: number;
-  payoutCount: number;
-  firstContributionAt: string | null;
-  lastContributionAt: string | null;
-};
-type AccountRow = {
-  id: string;
-  totalContributed: string;
-  totalReceived: string;
-  contributionCount: number;
-  payoutCount: number;
-  chamaCount: number;
-};
-type ChamaDayRow = {
-  chamaId: string;
-  day: number;
-  contributed: string;
-  paidOut: string;
-  contributionCount: number;
-  payoutCount: number;
-};
+/** The tables as GraphQL serves them: the event tables with their ids and Ponder's column names
+ * (truth.ts folds contributor and recipient into one `address` and leaves ids out). */
 type Tables = {
   chamas: ChamaRow[];
   contributions: ContributionRow[];
