@@ -3,6 +3,7 @@
  * Nothing is pasted in: a missing or malformed value is reported on screen with its fix.
  */
 import { type Address, getAddress, isAddress } from "viem";
+import { JengaError } from "../../common/errors";
 
 export type AppConfig = {
   /** The indexer's origin: GraphQL at /graphql, live SQL at /sql. */
@@ -16,7 +17,7 @@ export type AppConfig = {
 
 export const DEFAULT_TX_TIMEOUT_MS = 10 * 60 * 1000;
 
-export class AppConfigError extends Error {
+export class AppConfigError extends JengaError {
   override name = "AppConfigError";
 }
 

@@ -3,6 +3,7 @@
  * 1 sat = 10^10 wei (`SAT` in common/chain.ts).
  */
 import { formatUnits, parseUnits } from "viem";
+import { JengaError } from "../../common/errors";
 
 export type Unit = "wei" | "sats" | "ether";
 export const UNITS: Unit[] = ["sats", "ether", "wei"];
@@ -20,7 +21,7 @@ export function formatAmount(wei: bigint, unit: Unit): string {
   return `${negative ? "-" : ""}${grouped}${fraction ? `.${fraction}` : ""} ${LABEL[unit]}`;
 }
 
-export class AmountError extends Error {
+export class AmountError extends JengaError {
   override name = "AmountError";
 }
 

@@ -2,7 +2,7 @@
 import { useEffect, useState } from "react";
 import type { SyncHealth as IndexerHealth } from "../../../common/ops-api";
 import { ponderIndexer } from "../sync/ponderIndexer";
-import { errorMessage } from "../../../common/errors";
+import { JengaError, errorMessage } from "../../../common/errors";
 
 export type { IndexerHealth };
 
@@ -12,7 +12,7 @@ export type IndexerHealthState =
   | { kind: "error"; error: string; last: IndexerHealth | undefined }
   | { kind: "data"; data: IndexerHealth; fetchedAt: number };
 
-export class SyncHealthFetchError extends Error {
+export class SyncHealthFetchError extends JengaError {
   override name = "SyncHealthFetchError";
 }
 

@@ -6,11 +6,12 @@
 import { createClient, sql } from "@ponder/client";
 import type { Address, Hash } from "viem";
 import { decodeCheckpoint } from "../../../common/checkpoint";
+import { JengaError } from "../../../common/errors";
 import { graphql } from "../../../common/graphql";
 import type { IndexedBlock, IndexerPort } from "./ports";
 import type { IndexedRow } from "./types";
 
-export class IndexerError extends Error {
+export class IndexerError extends JengaError {
   override name = "IndexerError";
 }
 

@@ -4,16 +4,17 @@
  * holds no other reference to them, so tests inject scripted ports and a fake clock.
  */
 import type { Address, Hash } from "viem";
+import { JengaError } from "../../../common/errors";
 import type { Action, IndexedRow, Receipt, Replacement } from "./types";
 
 /** The RPC (or wallet transport) could not be reached: the action stays a draft. */
-export class UnreachableError extends Error {
+export class UnreachableError extends JengaError {
   override name = "UnreachableError";
 }
 
 /** The node refused a resend because the nonce is already used or known; the next pass finds
  * out by whom. */
-export class NonceUsedError extends Error {
+export class NonceUsedError extends JengaError {
   override name = "NonceUsedError";
 }
 
