@@ -17,6 +17,11 @@ export const ChamaAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "EmptyName",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint256",
@@ -30,6 +35,22 @@ export const ChamaAbi = [
       }
     ],
     "name": "InsufficientBalance",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxLength",
+        "type": "uint256"
+      }
+    ],
+    "name": "NameTooLong",
     "type": "error"
   },
   {
@@ -177,6 +198,19 @@ export const ChamaAbi = [
     ],
     "name": "PayoutProcessed",
     "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_NAME_BYTES",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
   },
   {
     "inputs": [],

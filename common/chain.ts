@@ -1,6 +1,7 @@
 /**
  * Chain facts shared by the server, the scripts, the tests and the web app: the local chain,
- * the sat unit, anvil's dev accounts and a viem chain object for any chain id.
+ * the sat unit, the contract's name limit, anvil's dev accounts and a viem chain object for
+ * any chain id.
  */
 import { type Chain, defineChain } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
@@ -14,6 +15,15 @@ export const SAT = 10n ** 10n;
 /** Blocks after which Ponder treats a block as final on chains it has no entry for, the local
  * chain included: a reorg deeper than this is unrecoverable for a running indexer. */
 export const PONDER_FINALITY_BLOCKS = 30;
+
+/** The longest chama name the contract accepts, in UTF-8 bytes: Chama.sol's `MAX_NAME_BYTES`,
+ * here for the web form and the scripts (test/contract.test.ts checks that the two agree). */
+export const MAX_NAME_BYTES = 64;
+
+/** A chama name's length as the contract counts it: UTF-8 bytes, not characters. */
+export function nameBytes(name: string): number {
+  return new TextEncoder().encode(name).length;
+}
 
 /** anvil's public development mnemonic: its accounts are funded with 10,000 ETH each and
  * their keys are known to everyone. Dev chains only. */

@@ -70,6 +70,18 @@ contract Chama {
     /// @notice A reentrant call into payout.
     error Reentrancy();
 
+    /// @notice A chama name of zero bytes.
+    error EmptyName();
+
+    /// @notice A chama name longer than MAX_NAME_BYTES.
+    /// @param length The name's length in UTF-8 bytes.
+    /// @param maxLength MAX_NAME_BYTES.
+    error NameTooLong(uint256 length, uint256 maxLength);
+
+    /// @notice The longest chama name createChama accepts, in UTF-8 bytes (not characters:
+    /// "é" is 2 bytes, most emoji 4). Apps show names in lists, so a name must stay short.
+    uint256 public constant MAX_NAME_BYTES = 64;
+
     uint256 private _chamaCount;
     uint256 private _locked = 1;
     mapping(uint256 chamaId => Group) private _chamas;
@@ -84,10 +96,13 @@ contract Chama {
     }
 
     /// @notice Creates a chama with the caller as its admin.
-    /// @param name Display name.
+    /// @param name Display name: 1 to MAX_NAME_BYTES bytes of UTF-8.
     /// @param contributionAmount Minimum per contribution, in wei (0 = any positive amount).
     /// @return chamaId The id of the new chama (the first is 1).
     function createChama(string calldata name, uint256 contributionAmount) external returns (uint256 chamaId) {
+        uint256 length = bytes(name).length;
+        if (length == 0) revert EmptyName();
+        if (length > MAX_NAME_BYTES) revert NameTooLong(length, MAX_NAME_BYTES);
         chamaId = ++_chamaCount;
         Group storage group = _chamas[chamaId];
         group.creator = msg.sender;

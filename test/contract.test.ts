@@ -28,6 +28,7 @@ import { ChamaAbi } from "../abis/ChamaAbi";
 import { PayoutReceiverAbi } from "../abis/PayoutReceiverAbi";
 import { compileContracts } from "../scripts/build-contracts";
 import { projectRoot } from "../scripts/lib/chama";
+import { MAX_NAME_BYTES, nameBytes } from "../common/chain";
 import { rpc } from "./_support/json-rpc";
 import { accounts, type Chain, chamaAs, deploy, startChain } from "./_support/chain";
 
@@ -169,6 +170,20 @@ describe("Chama on anvil", () => {
     return { revert, receipt };
   }
 
+  /** Simulates `createChama` for its custom error, then mines the same call anyway. */
+  async function attemptCreate(params: { from: Account; name: string; minimum: bigint }): Promise<Attempt> {
+    const { from, name, minimum } = params;
+    const revert = await revertOf(
+      chain.publicClient.simulateContract({ account: from, address, abi: ChamaAbi, functionName: "createChama", args: [name, minimum] }),
+    );
+    const { walletClient } = chamaAs({ chain, address, account: from });
+    const receipt = await mineReverted({
+      from,
+      send: (gas) => walletClient.writeContract({ address, abi: ChamaAbi, functionName: "createChama", args: [name, minimum], gas }),
+    });
+    return { revert, receipt };
+  }
+
   /** Simulates `payout` for its custom error, then mines the same call anyway. */
   async function attemptPayout(params: { from: Account; chamaId: bigint; recipient: Address; amount: bigint }): Promise<Attempt> {
     const { from, chamaId, recipient, amount } = params;
@@ -277,7 +292,7 @@ describe("Chama on anvil", () => {
       const specs = [
         { from: 0, name: "Alpha", minimum: 1_000n },
         { from: 1, name: "Beta ✓ Ñairobi", minimum: 0n },
-        { from: 0, name: "", minimum: HUGE },
+        { from: 0, name: "J", minimum: HUGE },
       ];
       for (const [index, spec] of specs.entries()) {
         const expectedId = BigInt(index + 1);
@@ -291,6 +306,63 @@ describe("Chama on anvil", () => {
       }
       // Creating holds no coin.
       expect(await balanceOf(address)).toBe(0n);
+    });
+
+    test("MAX_NAME_BYTES is 64 and equals MAX_NAME_BYTES in common/chain.ts, the web form's limit", async () => {
+      const onChain = await chain.publicClient.readContract({ address, abi: ChamaAbi, functionName: "MAX_NAME_BYTES" });
+      expect(onChain).toBe(64n);
+      expect(onChain).toBe(BigInt(MAX_NAME_BYTES));
+    });
+
+    test("accepts a name of exactly MAX_NAME_BYTES bytes, ASCII or multi-byte, and stores it whole", async () => {
+      // 64 one-byte characters; and 64 bytes in 36 characters (Swahili, "é" and 4-byte emoji).
+      const ascii = "a".repeat(MAX_NAME_BYTES);
+      const multiByte = "Akiba ya Wanawake Jasiri é 🌍🌍🌍🌍🌍🌍🌍🌍🌍";
+      expect(nameBytes(multiByte)).toBe(MAX_NAME_BYTES);
+      expect([...multiByte]).toHaveLength(36);
+      for (const [index, name] of [ascii, multiByte].entries()) {
+        const { chamaId, receipt } = await createChama({ from: 0, name, minimum: 0n });
+        expect(chamaId).toBe(BigInt(index + 1));
+        expect(onlyEvent(receipt).args).toMatchObject({ chamaId, name });
+        expect((await getChama(chamaId))[1]).toBe(name);
+      }
+    });
+
+    test("createChama reverts with NameTooLong(bytes, MAX_NAME_BYTES), counting UTF-8 bytes, not characters, and changes nothing", async () => {
+      const { chamaId } = await createChama({ from: 1, name: "Alpha", minimum: 0n });
+      const state = () => observe({ chamaIds: [chamaId], members: [], balances: [addressOf(1)] });
+      const before = await state();
+      const names = [
+        // One byte over.
+        "a".repeat(MAX_NAME_BYTES + 1),
+        // 64 characters, 65 bytes: a character count would let it through.
+        `${"a".repeat(MAX_NAME_BYTES - 1)}é`,
+        // 17 characters, 68 bytes.
+        "🌍".repeat(17),
+        // 300 characters, like the name that once made the web app's list 3,737 px wide.
+        "Harambee ".repeat(34).slice(0, 300),
+      ];
+      expect(names.map((name) => [...name].length)).toEqual([65, 64, 17, 300]);
+      const lengths = [65n, 65n, 68n, 300n];
+      for (const [index, name] of names.entries()) {
+        // The web form's counter says what the contract says.
+        expect(BigInt(nameBytes(name))).toBe(lengths[index]);
+        expect((await attemptCreate({ from: accounts[0]!, name, minimum: 0n })).revert).toEqual({
+          errorName: "NameTooLong",
+          args: [lengths[index], BigInt(MAX_NAME_BYTES)],
+        });
+      }
+      expect(await state()).toEqual(before);
+      expect(await chamaCount()).toBe(1n);
+    });
+
+    test("createChama reverts with EmptyName for an empty name and changes nothing", async () => {
+      const { chamaId } = await createChama({ from: 1, name: "Alpha", minimum: 0n });
+      const state = () => observe({ chamaIds: [chamaId], members: [], balances: [addressOf(1)] });
+      const before = await state();
+      expect((await attemptCreate({ from: accounts[0]!, name: "", minimum: 1_000n })).revert).toEqual({ errorName: "EmptyName", args: [] });
+      expect(await state()).toEqual(before);
+      expect(await chamaCount()).toBe(1n);
     });
 
     test("getChama reverts with UnknownChama(id) for id 0 and for chamaCount + 1", async () => {
