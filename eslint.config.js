@@ -42,9 +42,32 @@ export default tseslint.config(
     },
   },
   {
+    files: ["bench/**", "chaos/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { regex: "^(\\.\\./)+test/(?!_support/)", message: "Benchmarks and the chaos harness take only test/_support/ from the tests." },
+            { regex: "^(\\.\\./)+bench(/|$)", message: "Nothing outside bench/ imports it." },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["test/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ regex: "^(\\.\\./)+bench(/|$)", message: "Nothing outside bench/ imports it: a benchmark helper's test lives in bench/." }] }],
+    },
+  },
+  {
     files: ["common/**"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["./*", "../*", "!viem"], message: "common/ is shared by the server, the scripts and the web app: it imports nothing but viem." }] }],
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ regex: "^(?!\\./|viem(/|$))", message: "common/ is shared by the server, the scripts and the web app: it imports nothing outside common/ but viem." }] },
+      ],
     },
   },
 );

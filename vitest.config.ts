@@ -3,8 +3,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     // test/sync: the sync core on a fake clock; test/*.test.ts: indexer and sync engine against
-    // real anvil and Ponder; test/e2e: the web app in Chromium (also `npm run test:e2e`).
-    include: ["test/**/*.test.ts"],
+    // real anvil and Ponder; test/e2e: the web app in Chromium (also `npm run test:e2e`);
+    // bench/*.test.ts: the benchmarks' own helpers, kept beside them so nothing imports bench/.
+    include: ["test/**/*.test.ts", "bench/**/*.test.ts"],
     globalSetup: ["test/global-setup.ts"],
     // Each indexer suite runs real anvil and Ponder processes; on 2 cores they go one file at a time.
     fileParallelism: false,

@@ -12,7 +12,7 @@ import { findIndexedRow, indexRowsByHash } from "../web/src/sync/matching";
 import type { IndexerPort } from "../web/src/sync/ports";
 import { ActionStore, DEFAULT_STORAGE_KEY, type KeyValueStorage, memoryStorage, serializeActions } from "../web/src/sync/store";
 import type { Action, ActionKind, ActionParams, IndexedRow } from "../web/src/sync/types";
-import { FakeChain } from "../test/sync/fakes";
+import { FakeChain } from "../test/_support/fakes";
 import { round } from "./lib/stats";
 
 export type ReconcileResult = {

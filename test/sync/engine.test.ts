@@ -11,7 +11,7 @@ import { memoryLock } from "../../web/src/sync/lock";
 import { NonceUsedError, UnreachableError } from "../../web/src/sync/ports";
 import { ActionStore, type KeyValueStorage, memoryStorage } from "../../web/src/sync/store";
 import type { Action, ActionParams, IndexedRow } from "../../web/src/sync/types";
-import { FakeChain, FakeClock, FakeIndexer, settle } from "./fakes";
+import { FakeChain, FakeClock, FakeIndexer, settle } from "../_support/fakes";
 
 const ALICE: Address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const STACK: ActionParams = { kind: "contribution", chamaId: 1n, amount: 1_000n * SAT };

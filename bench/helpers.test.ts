@@ -1,7 +1,7 @@
 import type { Address, Hash } from "viem";
 import { describe, expect, test } from "vitest";
-import { findIndexedRowNaive } from "../bench/reconcile";
-import { percentile } from "../bench/lib/stats";
+import { findIndexedRowNaive } from "./reconcile";
+import { percentile } from "./lib/stats";
 import { findIndexedRow, indexRowsByHash } from "../web/src/sync/matching";
 import type { Action, IndexedRow } from "../web/src/sync/types";
 
