@@ -10,7 +10,9 @@ import { getFreePort } from "../scripts/lib/ports";
 import { waitFor } from "../scripts/lib/processes";
 import { servedSchema } from "../src/api/ops";
 import { ConfigError, loadOpsEnv } from "../config/env";
-import { HealthMonitor, type IndexState, ReorgWatcher, type SyncHealth, healthMetrics } from "../ops/health";
+import { HealthMonitor, type IndexState, type SyncHealth } from "../ops/health";
+import { healthMetrics } from "../ops/health-metrics";
+import { ReorgWatcher } from "../ops/reorg-watcher";
 import type { ReconcileReport } from "../ops/reconcile";
 
 describe("loadOpsEnv", () => {

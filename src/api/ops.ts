@@ -12,7 +12,8 @@
 import { timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import { type Env, loadOpsEnv } from "../../config/env";
-import { HealthMonitor, type IndexState, healthMetrics } from "../../ops/health";
+import { HealthMonitor, type IndexState } from "../../ops/health";
+import { healthMetrics } from "../../ops/health-metrics";
 import { type Query, type Snapshot, type SqlClient, pgliteSnapshot, postgresSnapshot, readCheckpoint, reconcile, reconcileSettings } from "../../ops/reconcile";
 import { errorMessage } from "../../common/errors";
 
