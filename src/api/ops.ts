@@ -14,7 +14,8 @@ import { Hono } from "hono";
 import { type Env, loadOpsEnv } from "../../config/env";
 import { HealthMonitor, type IndexState } from "../../ops/health";
 import { healthMetrics } from "../../ops/health-metrics";
-import { type Query, type Snapshot, type SqlClient, pgliteSnapshot, postgresSnapshot, readCheckpoint, reconcile, reconcileSettings } from "../../ops/reconcile";
+import { readCheckpoint } from "../../ops/read-index";
+import { type Query, type Snapshot, type SqlClient, pgliteSnapshot, postgresSnapshot, reconcile, reconcileSettings } from "../../ops/reconcile";
 import { errorMessage } from "../../common/errors";
 
 type PonderDatabase = {

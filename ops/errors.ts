@@ -1,0 +1,8 @@
+/** The errors ops/ throws. */
+
+/** The reconciler could not read one side (a table, the checkpoint, a value of a shape it does
+ * not expect), so nothing was compared. A difference between the sides is never an error: it is
+ * the report. */
+export class ReconcileError extends Error {
+  override name = "ReconcileError";
+}
