@@ -41,17 +41,17 @@ function quoteIdent(name: string): string {
 
 function text(row: Row, column: string): string {
   const value = row[column];
-  if (value === null || value === undefined) throw new ReconcileError(`column ${column} is null`);
+  if (value === null || value === undefined) throw new ReconcileError(`column ${column} is null`, { details: { column } });
   return String(value);
 }
 
 function checkedDecimal(value: string): string {
-  if (!DECIMAL.test(value)) throw new ReconcileError(`not a decimal: ${value}`);
+  if (!DECIMAL.test(value)) throw new ReconcileError(`not a decimal: ${value}`, { details: { value } });
   return value;
 }
 
 function checkedHex(value: string): string {
-  if (!HEX.test(value)) throw new ReconcileError(`not hex: ${value}`);
+  if (!HEX.test(value)) throw new ReconcileError(`not hex: ${value}`, { details: { value } });
   return value;
 }
 
@@ -66,7 +66,7 @@ export async function readCheckpoint(params: { query: Query; schema: string; cha
   const checkpoint = text(row, "latest_checkpoint");
   const decoded = decodeCheckpoint(checkpoint);
   if (!decoded) {
-    throw new ReconcileError(`unexpected checkpoint "${checkpoint}" in ${params.schema}._ponder_checkpoint`);
+    throw new ReconcileError(`unexpected checkpoint "${checkpoint}" in ${params.schema}._ponder_checkpoint`, { details: { schema: params.schema, checkpoint } });
   }
   return { blockTimestamp: decoded.blockTimestamp, blockNumber: decoded.blockNumber };
 }
@@ -171,7 +171,7 @@ export async function readIndex(params: { snapshot: Snapshot; schema: string; ch
   const source = (query: Query, table: string): TableSource => ({ query, pageSize, from: `${quoteIdent(schema)}.${quoteIdent(table)}` });
   return params.snapshot(async (query) => {
     const checkpoint = await readCheckpoint({ query, schema, chainId });
-    if (!checkpoint) throw new ReconcileError(`schema "${schema}" has no checkpoint for chain ${chainId}: has the indexer started?`);
+    if (!checkpoint) throw new ReconcileError(`schema "${schema}" has no checkpoint for chain ${chainId}: has the indexer started?`, { details: { schema, chainId } });
     return {
       block: checkpoint.blockNumber,
       blockTimestamp: checkpoint.blockTimestamp,
