@@ -3,6 +3,7 @@
  * harness: `postGraphQL` answers the status and the body as they came; `graphql` the data or
  * a GraphQLRequestError.
  */
+import { JengaError } from "./errors";
 
 export type GraphQLResponse<T> = { data?: T; errors?: { message: string }[]; status: number };
 
@@ -13,7 +14,8 @@ export type GraphQLRequestParameters = {
   variables?: Record<string, unknown>;
 };
 
-export class GraphQLRequestError extends Error {
+/** An answer with an HTTP error, GraphQL errors or no data. */
+export class GraphQLRequestError extends JengaError {
   override name = "GraphQLRequestError";
   readonly status: number;
   readonly errors: { message: string }[] | undefined;
