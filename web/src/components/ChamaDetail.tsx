@@ -8,7 +8,7 @@ import { CHAMA_QUERY, type ChamaData } from "../queries";
 import { useActions } from "../sync/react";
 import type { Action } from "../sync/types";
 import { SAT } from "../../../common/chain";
-import { AmountError, formatAmount, parseAmount } from "../units";
+import { formatAmount, parseAmount } from "../units";
 import { ActionRows } from "./ActionRows";
 import { useIndexedQuery } from "../hooks/useIndexedQuery";
 import { errorMessage } from "../../../common/errors";
@@ -213,7 +213,7 @@ function ContributeBox({ chamaId, minimum }: { chamaId: bigint; minimum: bigint 
     event.preventDefault();
     try {
       const amount = parseAmount(custom, unit);
-      if (amount === 0n) throw new AmountError("a contribution must be more than zero");
+      if (amount === 0n) throw new Error("a contribution must be more than zero");
       submit({ kind: "contribution", chamaId, amount });
       setCustom("");
       setError(undefined);
@@ -260,10 +260,10 @@ function PayoutBox({ chamaId, balance }: { chamaId: bigint; balance: bigint }) {
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
     try {
-      if (!isAddress(recipient, { strict: false })) throw new AmountError(`"${recipient}" is not an address`);
+      if (!isAddress(recipient, { strict: false })) throw new Error(`"${recipient}" is not an address`);
       const wei = parseAmount(amount, unit);
-      if (wei === 0n) throw new AmountError("a payout must be more than zero");
-      if (wei > balance) throw new AmountError(`the pot holds only ${formatAmount(balance, unit)}`);
+      if (wei === 0n) throw new Error("a payout must be more than zero");
+      if (wei > balance) throw new Error(`the pot holds only ${formatAmount(balance, unit)}`);
       submit({ kind: "payout", chamaId, recipient: recipient as Address, amount: wei });
       setAmount("");
       setError(undefined);
