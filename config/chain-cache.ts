@@ -18,10 +18,12 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import type { Hex, PublicClient } from "viem";
+import { JengaError, errorMessage } from "../common/errors";
 
 /** A connection or query failure with a message that names DATABASE_URL and the fix. */
-export class DatabaseCheckError extends Error {
+export class DatabaseCheckError extends JengaError {
   override name = "DatabaseCheckError";
+  override readonly expected = true;
 }
 
 type Row = Record<string, unknown>;
@@ -76,22 +78,25 @@ async function openPostgres(params: { url: string; connectTimeoutMs: number }): 
   } catch (cause) {
     await client.end().catch(() => undefined);
     const code = (cause as { code?: string }).code;
-    const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
+    const reason = errorMessage(cause).split("\n")[0];
     if (code === "28P01" || code === "28000") {
       throw new DatabaseCheckError(
         `PostgreSQL at ${url.host} refused the credentials in DATABASE_URL (${shown}): ${reason}. ` +
           "Fix the user and password in DATABASE_URL, or create the role (`createuser --pwprompt NAME`).",
+        { cause },
       );
     }
     if (code === "3D000") {
       throw new DatabaseCheckError(
         `Database "${database}" does not exist on ${url.host} (DATABASE_URL ${shown}). ` +
           `Create it (\`createdb ${database}\`) or fix the database name in DATABASE_URL.`,
+        { cause },
       );
     }
     throw new DatabaseCheckError(
       `Cannot connect to PostgreSQL at ${url.host} (DATABASE_URL ${shown}) within ${params.connectTimeoutMs} ms: ${reason}. ` +
         "Start PostgreSQL, or fix the host and port in DATABASE_URL (unset it to use the embedded PGlite database).",
+      { cause },
     );
   }
   const query = async (text: string, values?: unknown[]) => (await client.query(text, values)).rows as Row[];

@@ -6,14 +6,17 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { type Address, type Hex, createPublicClient, getAddress, http, isAddress } from "viem";
 import { LOCAL_CHAIN_ID, PONDER_FINALITY_BLOCKS } from "../common/chain";
+import { JengaError, type JengaErrorOptions, errorMessage } from "../common/errors";
 import { DatabaseCheckError, checkChainCache, openStartupDatabase } from "./chain-cache";
 
 export const LOCAL_RPC_URL = "http://127.0.0.1:8545";
 
-export class ConfigError extends Error {
+/** A setting, flag or set-up step that is wrong; the message names it and the fix. */
+export class ConfigError extends JengaError {
   override name = "ConfigError";
+  override readonly expected = true;
 
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: JengaErrorOptions) {
     super(message, options);
     // The message says what to fix; a stack trace into this file would only bury it.
     this.stack = `${this.name}: ${message}`;
@@ -261,7 +264,7 @@ export async function assertChain(env: ChainEnv, options: { timeoutMs?: number }
   try {
     chainId = await client.getChainId();
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
+    const reason = errorMessage(cause).split("\n")[0];
     throw new ConfigError(
       `Cannot reach the JSON-RPC at ${env.rpcUrl} (${env.rpcVariable}): ${reason} ` +
         (env.chainId === LOCAL_CHAIN_ID
