@@ -19,6 +19,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { LRUCache } from "lru-cache";
+import { JengaError } from "../../common/errors";
 
 /** A refusal: the status, a message that names the limit and its setting, and a stable code. */
 export type Refusal = { status: 400 | 403 | 405 | 413 | 415 | 503; message: string; code: string; headers?: Record<string, string> };
@@ -36,8 +37,10 @@ export function refuse(c: Context, refusal: Refusal): Response {
   return c.text(refusal.message, refusal.status, headers);
 }
 
-export class BodyTooLargeError extends Error {
+/** A request body past API_MAX_BODY_BYTES: the client sends a smaller one. */
+export class BodyTooLargeError extends JengaError {
   override name = "BodyTooLargeError";
+  override readonly expected = true;
   readonly maxBytes: number;
   constructor(params: { maxBytes: number }) {
     super(bodyTooLargeMessage(params.maxBytes));
@@ -194,8 +197,10 @@ export type GraphQLGuardParameters = {
 /** Ponder's pagination bound (graphql/index.ts: MAX_LIMIT); Ponder itself refuses more. */
 const MAX_PAGE_SIZE = 1000;
 
-class GuardRefusal extends Error {
+/** A GraphQL request past one of the limits: the message names the limit and its setting. */
+class GuardRefusal extends JengaError {
   override name = "GuardRefusal";
+  override readonly expected = true;
   readonly code: string;
   constructor(params: { message: string; code: string }) {
     super(params.message);

@@ -14,6 +14,7 @@
  *   transaction.
  */
 import pg from "pg";
+import { JengaError, type JengaErrorOptions, errorMessage } from "../../common/errors";
 import { estimateRowVisits, formatCount, planOf } from "./sql-budget";
 
 export type SqlRows = { rows: Record<string, unknown>[] };
@@ -21,17 +22,32 @@ export type SqlRows = { rows: Record<string, unknown>[] };
 /** Runs one admitted query and returns its rows. */
 export type SqlExecutor = ((query: { sql: string; params: unknown[] }) => Promise<SqlRows>) & { close?: () => Promise<void> };
 
-/** A failure the caller can act on, with the HTTP status it deserves. */
-export class SqlExecutionError extends Error {
-  constructor(
-    message: string,
-    readonly status: 400 | 403 | 500 | 503 | 504,
-    /** "permission": the database's privileges refused it (a grant may be missing). */
-    readonly reason?: "permission",
-  ) {
-    super(message);
-    this.name = "SqlExecutionError";
+export type SqlExecutionErrorOptions = JengaErrorOptions & {
+  status: 400 | 403 | 500 | 503 | 504;
+  /** "permission": the database's privileges refused it (a grant may be missing). */
+  reason?: "permission";
+};
+
+/** A failure the caller can act on, with the HTTP status it deserves. A 4xx is the analyst's
+ * to fix from the message; a 5xx is not. */
+export class SqlExecutionError extends JengaError {
+  override name = "SqlExecutionError";
+  override readonly expected: boolean;
+  readonly status: SqlExecutionErrorOptions["status"];
+  readonly reason: SqlExecutionErrorOptions["reason"];
+
+  constructor(message: string, options: SqlExecutionErrorOptions) {
+    super(message, options);
+    this.status = options.status;
+    this.reason = options.reason;
+    this.expected = options.status < 500;
   }
+}
+
+/** SQL over HTTP is off until the operator fixes its database role as the message says. */
+export class SqlRoleError extends JengaError {
+  override name = "SqlRoleError";
+  override readonly expected = true;
 }
 
 // Dates, times and intervals stay as PostgreSQL prints them (as Ponder's own SQL path does):
@@ -48,22 +64,24 @@ const USER_ERROR_CLASSES = ["22", "42"];
 /** Turns a database error into a message that is safe to show. */
 export function describeSqlError(error: unknown, timeoutMs: number): SqlExecutionError {
   const code = (error as { code?: unknown })?.code;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   if (code === "57014") {
     return new SqlExecutionError(
       `The query ran longer than ${timeoutMs / 1000} s (SQL_TIMEOUT_MS) and was stopped by the database. Narrow it: filter with WHERE, join on keys rather than across whole tables, aggregate less.`,
-      504,
+      { status: 504, cause: error },
     );
   }
   if (/multiple commands|cannot insert multiple/i.test(message)) {
-    return new SqlExecutionError("The query holds several statements; send exactly one SELECT.", 400);
+    return new SqlExecutionError("The query holds several statements; send exactly one SELECT.", { status: 400, cause: error });
   }
-  if (code === "25006") return new SqlExecutionError("The query tried to change data; SQL over HTTP is read-only.", 403);
-  if (code === "42501") return new SqlExecutionError("SQL over HTTP's read-only role is not allowed to do that; it may only read the index's tables.", 403, "permission");
+  if (code === "25006") return new SqlExecutionError("The query tried to change data; SQL over HTTP is read-only.", { status: 403, cause: error });
+  if (code === "42501") {
+    return new SqlExecutionError("SQL over HTTP's read-only role is not allowed to do that; it may only read the index's tables.", { status: 403, reason: "permission", cause: error });
+  }
   if (typeof code === "string" && USER_ERROR_CLASSES.includes(code.slice(0, 2))) {
-    return new SqlExecutionError(`The query failed: ${message}.`, 400);
+    return new SqlExecutionError(`The query failed: ${message}.`, { status: 400, cause: error });
   }
-  return new SqlExecutionError("The query could not be run (internal error). Try again; if it persists, the operator's logs say why.", 500);
+  return new SqlExecutionError("The query could not be run (internal error). Try again; if it persists, the operator's logs say why.", { status: 500, cause: error });
 }
 
 /** PGlite: Ponder's single instance, one read-only transaction per query, and a work budget
@@ -91,7 +109,7 @@ export function pgliteExecutor(params: {
     analyzedAt = Date.now();
     // Ponder's tables are never analysed on PGlite (no autovacuum): without statistics the
     // planner's row counts are guesses. A view schema has nothing to analyse.
-    await params.instance.query(analyzeSql).catch((error: unknown) => console.warn(`SQL over HTTP: ANALYZE failed: ${error instanceof Error ? error.message : String(error)}`));
+    await params.instance.query(analyzeSql).catch((error: unknown) => console.warn(`SQL over HTTP: ANALYZE failed: ${errorMessage(error)}`));
   };
   return async (query) => {
     try {
@@ -102,14 +120,14 @@ export function pgliteExecutor(params: {
         if (params.maxRowVisits > 0) {
           const explained = await tx.query(`EXPLAIN (FORMAT JSON) ${query.sql}`, query.params).catch((error: unknown) => {
             // Text that parses alone but not after EXPLAIN is no query at all (COMMENT, SET, ...).
-            if ((error as { code?: string }).code === "42601") throw new SqlExecutionError("Only a single SELECT can run here.", 400);
+            if ((error as { code?: string }).code === "42601") throw new SqlExecutionError("Only a single SELECT can run here.", { status: 400, cause: error });
             throw error;
           });
           const visits = estimateRowVisits(planOf(explained.rows));
           if (visits > params.maxRowVisits) {
             throw new SqlExecutionError(
               `The query would visit about ${formatCount(visits)} rows; on the embedded database (PGlite) SQL over HTTP allows ${params.maxRowVisits.toLocaleString("en-US")} (SQL_PGLITE_MAX_ROWS), because PGlite cannot stop a query once it runs and the indexer waits for it. Narrow it (filter with WHERE, join on keys rather than across whole tables), or index into PostgreSQL (DATABASE_URL) for heavy analysis.`,
-              400,
+              { status: 400, details: { estimatedRowVisits: visits, maxRowVisits: params.maxRowVisits } },
             );
           }
         }
@@ -156,8 +174,8 @@ export function postgresExecutor(params: {
     try {
       client = await pool.connect();
     } catch (error) {
-      console.warn(`SQL over HTTP: cannot connect: ${error instanceof Error ? error.message : String(error)}`);
-      throw new SqlExecutionError("SQL over HTTP cannot reach its database right now. Try again shortly.", 503);
+      console.warn(`SQL over HTTP: cannot connect: ${errorMessage(error)}`);
+      throw new SqlExecutionError("SQL over HTTP cannot reach its database right now. Try again shortly.", { status: 503, cause: error });
     }
     let broken = false;
     try {
@@ -196,7 +214,10 @@ export async function prepareReadRole(params: { pool: pg.Pool; role: string; sch
       try {
         await client.query(`CREATE ROLE ${quoteIdent(role)} NOLOGIN`);
       } catch (error) {
-        throw new Error(`SQL over HTTP is off: the read-only role "${role}" (SQL_READ_ROLE) does not exist and cannot be created here (${(error as Error).message}). ${fix}`);
+        throw new SqlRoleError(
+          `SQL over HTTP is off: the read-only role "${role}" (SQL_READ_ROLE) does not exist and cannot be created here (${errorMessage(error)}). ${fix}`,
+          { cause: error },
+        );
       }
     }
     const member = await client.query("SELECT pg_has_role(current_user, $1, 'MEMBER') AS member", [role]);
@@ -209,8 +230,8 @@ export async function prepareReadRole(params: { pool: pg.Pool; role: string; sch
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
-    if (error instanceof Error && error.message.startsWith("SQL over HTTP is off")) throw error;
-    throw new Error(`SQL over HTTP is off: the read-only role "${role}" (SQL_READ_ROLE) could not be set up (${(error as Error).message}). ${fix}`);
+    if (error instanceof SqlRoleError) throw error;
+    throw new SqlRoleError(`SQL over HTTP is off: the read-only role "${role}" (SQL_READ_ROLE) could not be set up (${errorMessage(error)}). ${fix}`, { cause: error });
   } finally {
     client.release();
   }
@@ -231,7 +252,7 @@ export async function assertReadOnlyRole(params: { pool: pg.Pool; role?: string;
   );
   const row = result.rows[0] as { rolname: string; rolsuper: boolean; rolbypassrls: boolean; can_create: boolean; writable: string[] | null } | undefined;
   const name = params.role ?? "the SQL_DATABASE_URL user";
-  if (!row) throw new Error(`SQL over HTTP is off: the role ${name} does not exist.`);
+  if (!row) throw new SqlRoleError(`SQL over HTTP is off: the role ${name} does not exist.`);
   const problems = [
     row.rolsuper && "is a superuser",
     row.rolbypassrls && "bypasses row security",
@@ -239,7 +260,7 @@ export async function assertReadOnlyRole(params: { pool: pg.Pool; role?: string;
     row.writable && row.writable.length > 0 && `may write ${row.writable.slice(0, 5).join(", ")}${row.writable.length > 5 ? ", ..." : ""}`,
   ].filter(Boolean);
   if (problems.length > 0) {
-    throw new Error(
+    throw new SqlRoleError(
       `SQL over HTTP is off: its database role "${row.rolname}" ${problems.join(", ")}. Use a role with USAGE on the schema and SELECT on its tables alone (README, "Security").`,
     );
   }
@@ -295,7 +316,7 @@ export function createSqlExecutor(params: {
     ).catch((error: unknown) => {
       // Try again on a later request (the operator may fix the role meanwhile).
       checked = undefined;
-      console.warn(error instanceof Error ? error.message : String(error));
+      console.warn(errorMessage(error));
       throw error;
     });
     return checked;

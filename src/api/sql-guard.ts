@@ -22,6 +22,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import superjson from "superjson";
+import { errorMessage } from "../../common/errors";
 import { SqlExecutionError, type SqlExecutor } from "./sql-exec";
 import { checkQueryShape, judgeSql } from "./sql-policy";
 
@@ -61,7 +62,7 @@ export function sqlOverHttp(options: SqlOverHttpOptions) {
     try {
       await options.ready?.();
     } catch (error) {
-      return text(c, error instanceof Error ? error.message : String(error), 503);
+      return text(c, errorMessage(error), 503);
     }
 
     // Live queries stream from Ponder's middleware, which runs them through options.execute;
@@ -88,7 +89,7 @@ export function sqlOverHttp(options: SqlOverHttpOptions) {
       });
     } catch (error) {
       if (error instanceof SqlExecutionError) return text(c, error.message, error.status);
-      console.warn(`SQL over HTTP: ${error instanceof Error ? error.message : String(error)}`);
+      console.warn(`SQL over HTTP: ${errorMessage(error)}`);
       return text(c, "The query could not be run (internal error).", 500);
     } finally {
       clearTimeout(timer);
