@@ -9,6 +9,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 // solc ships no types; its standard-JSON entry point takes and returns strings.
 import solc from "solc";
+import { JengaError } from "../common/errors";
+import { runMain } from "./lib/main";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -33,8 +35,10 @@ type SolcOutput = {
   contracts?: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
 };
 
-export class CompileError extends Error {
+/** solc refused the sources: its messages say what to fix in which contract. */
+export class CompileError extends JengaError {
   override name = "CompileError";
+  override readonly expected = true;
 }
 
 function collectSources(): Record<string, { content: string }> {
@@ -77,11 +81,13 @@ export function compileContracts(): BuildOutput[] {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const started = performance.now();
-  for (const { file, contents } of compileContracts()) {
-    mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
-    writeFileSync(path.join(root, file), contents);
-    console.log(`wrote ${file}`);
-  }
-  console.log(`compiled with solc ${solc.version()} in ${Math.round(performance.now() - started)} ms`);
+  await runMain(async () => {
+    const started = performance.now();
+    for (const { file, contents } of compileContracts()) {
+      mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+      writeFileSync(path.join(root, file), contents);
+      console.log(`wrote ${file}`);
+    }
+    console.log(`compiled with solc ${solc.version()} in ${Math.round(performance.now() - started)} ms`);
+  });
 }

@@ -1,7 +1,10 @@
 import net from "node:net";
+import { JengaError } from "../../common/errors";
 
-export class PortInUseError extends Error {
+/** A port someone else holds; the message names it, what wanted it and how to choose another. */
+export class PortInUseError extends JengaError {
   override name = "PortInUseError";
+  override readonly expected = true;
 }
 
 /** Resolves true when `host:port` can be bound right now. */
@@ -21,6 +24,7 @@ export async function assertPortFree(params: { port: number; host?: string; what
   throw new PortInUseError(
     `Port ${port} on ${host} (${what}) is already in use. Stop whatever holds it (\`ss -ltnp 'sport = :${port}'\` shows it)` +
       (variable ? ` or choose another port with ${variable}.` : "."),
+    { details: { port, host } },
   );
 }
 
