@@ -5,7 +5,7 @@
  *   npm start -- --port 42069 [--hostname 0.0.0.0] [--schema jenga] [--views-schema jenga_live]
  */
 import { parseArgs } from "node:util";
-import { loadEnv } from "../config/env";
+import { ConfigError, loadEnv } from "../config/env";
 import { projectRoot } from "./lib/chama";
 import { runMain } from "./lib/main";
 import { spawnPonder } from "./lib/ponder";
@@ -23,7 +23,7 @@ await runMain(async () => {
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw new Error(`--port must be a port number between 1 and 65535, got "${values.port}".`);
+    throw new ConfigError(`--port must be a port number between 1 and 65535, got "${values.port}".`);
   }
   // Validate the environment here too, so a bad variable fails before Ponder boots.
   const env = loadEnv({ root: projectRoot });

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { LOCAL_CHAIN_ID } from "../../common/chain";
+import { ConfigError } from "../../config/env";
 import { assertPortFree } from "./ports";
 import { assertRunning, stopProcess, waitFor } from "./processes";
 
@@ -17,7 +18,7 @@ export function anvilBinary(): string {
   } catch {
     // Fall through to the error below.
   }
-  throw new Error(`anvil binary not found (${pkg}). Run \`npm install\`; anvil ships with @foundry-rs/anvil.`);
+  throw new ConfigError(`anvil binary not found (${pkg}). Run \`npm install\`; anvil ships with @foundry-rs/anvil.`);
 }
 
 export type StartAnvilParameters = {

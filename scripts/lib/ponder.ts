@@ -1,14 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { indexerNodeOptions } from "../../config/env";
+import { ConfigError, indexerNodeOptions } from "../../config/env";
 import { projectRoot } from "./chama";
 import { waitFor } from "./processes";
 
 /** Path of the ponder CLI entry point (a direct dependency, so in the project's node_modules). */
 export function ponderBin(): string {
   const bin = path.join(projectRoot, "node_modules", "ponder", "dist", "esm", "bin", "ponder.js");
-  if (!existsSync(bin)) throw new Error("The ponder CLI is not installed: run `npm install`.");
+  if (!existsSync(bin)) throw new ConfigError("The ponder CLI is not installed: run `npm install`.");
   return bin;
 }
 

@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { ConfigError } from "../../config/env";
 import { getFreePort } from "./ports";
 
 /** Finds a PostgreSQL server binary on PATH or under /usr/lib/postgresql/<version>/bin. */
@@ -21,7 +22,7 @@ export function findPgBin(name: string): string {
       if (existsSync(candidate)) return candidate;
     }
   }
-  throw new Error(
+  throw new ConfigError(
     `${name} not found: PostgreSQL's server binaries are needed. Install them (Debian: \`apt-get install -y postgresql\`) ` +
       "or point the tests at an existing database.",
   );
