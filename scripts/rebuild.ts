@@ -27,18 +27,23 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { loadEnv } from "../config/env";
+import { JengaError } from "../common/errors";
+import { ConfigError, loadEnv } from "../config/env";
 import type { SyncHealth } from "../ops/health";
 import type { ReconcileReport } from "../ops/reconcile";
 import { projectRoot } from "./lib/chama";
+import { runMain } from "./lib/main";
 import { spawnPonder } from "./lib/ponder";
 import { getFreePort } from "./lib/ports";
 import { stopProcess, waitFor } from "./lib/processes";
 import { formatReport } from "./reconcile";
-import { errorMessage } from "../common/errors";
 
-class RebuildError extends Error {
+/** The rebuild cannot go on in the state it found: a schema or directory already taken, a
+ * rebuilding indexer that exited (its output attached), a verification that could not run.
+ * The message holds what the operator needs; a stack into this script would add nothing. */
+class RebuildError extends JengaError {
   override name = "RebuildError";
+  override readonly expected = true;
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -231,29 +236,29 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       refetch: { type: "boolean", default: false },
     },
   });
-  try {
-    const env = loadEnv({ root: projectRoot });
-    const minutes = Number(values["timeout-minutes"]);
-    if (!Number.isFinite(minutes) || minutes <= 0) throw new RebuildError(`--timeout-minutes must be a positive number, got "${values["timeout-minutes"]}".`);
-    const timeoutMs = minutes * 60_000;
-    if (env.databaseUrl) {
-      const schema = values.schema ?? `jenga_${stamp()}`;
-      if (schema.length > 45) throw new RebuildError(`--schema must be at most 45 characters (Ponder's limit), got "${schema}".`);
-      process.exitCode = await rebuildPostgres({
-        databaseUrl: env.databaseUrl,
-        chainId: env.chainId,
-        viewsSchema: values["views-schema"],
-        schema,
-        timeoutMs,
-        refetch: values.refetch,
-      });
-    } else {
-      const directory = values["pglite-directory"] ?? path.join(path.dirname(env.pgliteDirectory), `pglite-rebuild-${stamp()}`);
-      const schema = values.schema ?? process.env.DATABASE_SCHEMA ?? "jenga";
-      process.exitCode = await rebuildPglite({ liveDirectory: env.pgliteDirectory, directory, schema, timeoutMs });
-    }
-  } catch (error) {
-    console.error(`error: ${errorMessage(error)}`);
-    process.exitCode = 2;
-  }
+  await runMain(
+    async () => {
+      const env = loadEnv({ root: projectRoot });
+      const minutes = Number(values["timeout-minutes"]);
+      if (!Number.isFinite(minutes) || minutes <= 0) throw new ConfigError(`--timeout-minutes must be a positive number, got "${values["timeout-minutes"]}".`);
+      const timeoutMs = minutes * 60_000;
+      if (env.databaseUrl) {
+        const schema = values.schema ?? `jenga_${stamp()}`;
+        if (schema.length > 45) throw new ConfigError(`--schema must be at most 45 characters (Ponder's limit), got "${schema}".`);
+        process.exitCode = await rebuildPostgres({
+          databaseUrl: env.databaseUrl,
+          chainId: env.chainId,
+          viewsSchema: values["views-schema"],
+          schema,
+          timeoutMs,
+          refetch: values.refetch,
+        });
+      } else {
+        const directory = values["pglite-directory"] ?? path.join(path.dirname(env.pgliteDirectory), `pglite-rebuild-${stamp()}`);
+        const schema = values.schema ?? process.env.DATABASE_SCHEMA ?? "jenga";
+        process.exitCode = await rebuildPglite({ liveDirectory: env.pgliteDirectory, directory, schema, timeoutMs });
+      }
+    },
+    { exitCode: 2 },
+  );
 }

@@ -14,10 +14,18 @@
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { loadEnv, loadOpsEnv } from "../config/env";
+import { JengaError } from "../common/errors";
+import { ConfigError, loadEnv, loadOpsEnv } from "../config/env";
 import { type ReconcileReport, postgresSnapshot, reconcile, reconcileSettings } from "../ops/reconcile";
 import { projectRoot } from "./lib/chama";
-import { errorMessage } from "../common/errors";
+import { runMain } from "./lib/main";
+
+/** A running API that could not be reached or refused POST /reconcile; the message says which
+ * and what it answered. */
+class ReconcileRequestError extends JengaError {
+  override name = "ReconcileRequestError";
+  override readonly expected = true;
+}
 
 export type RunReconcileParameters = { url?: string; schema?: string };
 
@@ -27,15 +35,19 @@ export async function runReconcile(params: RunReconcileParameters): Promise<Reco
   const ops = loadOpsEnv();
   const url = params.url ?? (env.databaseUrl ? undefined : `http://127.0.0.1:${process.env.PORT ?? "42069"}`);
   if (url) {
-    if (!ops.adminToken) throw new Error(`ADMIN_TOKEN is not set: it is needed to call POST ${url}/reconcile.`);
+    if (!ops.adminToken) throw new ConfigError(`ADMIN_TOKEN is not set: it is needed to call POST ${url}/reconcile.`);
     let response: Response;
     try {
       response = await fetch(`${url}/reconcile`, { method: "POST", headers: { authorization: `Bearer ${ops.adminToken}` } });
     } catch (cause) {
-      throw new Error(`Cannot reach the API at ${url}: is the indexer running? (${errorMessage(cause)})`, { cause });
+      throw new ReconcileRequestError(`Cannot reach the API at ${url}: is the indexer running?`, { cause, details: { url } });
     }
     const body = (await response.json()) as ReconcileReport & { error?: string };
-    if (!response.ok) throw new Error(`POST ${url}/reconcile answered ${response.status}: ${body.error ?? JSON.stringify(body)}`);
+    if (!response.ok) {
+      throw new ReconcileRequestError(`POST ${url}/reconcile answered ${response.status}: ${body.error ?? JSON.stringify(body)}`, {
+        details: { url, status: response.status },
+      });
+    }
     return body;
   }
   const schema = params.schema ?? process.env.DATABASE_SCHEMA ?? "jenga";
@@ -74,12 +86,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({
     options: { url: { type: "string" }, schema: { type: "string" }, json: { type: "boolean", default: false } },
   });
-  try {
-    const report = await runReconcile({ url: values.url, schema: values.schema });
-    console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
-    process.exitCode = report.ok ? 0 : 1;
-  } catch (error) {
-    console.error(`error: ${errorMessage(error)}`);
-    process.exitCode = 2;
-  }
+  await runMain(
+    async () => {
+      const report = await runReconcile({ url: values.url, schema: values.schema });
+      console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+      process.exitCode = report.ok ? 0 : 1;
+    },
+    { exitCode: 2 },
+  );
 }
