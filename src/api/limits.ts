@@ -2,6 +2,8 @@
  * Bounds on every HTTP request to the API, mounted by ./index.ts:
  *
  * - `bodyCap`: every request body, counted as it arrives (hono's bodyLimit), 413 past the cap.
+ * - `requestText`: the body as text for the middlewares that read it (the guard, the response
+ *   cache), read from the client once per request, each reader's own cap checked.
  * - `loadShedder`: a bounded number of GraphQL/SQL requests at once and a short bounded queue;
  *   past that a fast 503 with Retry-After instead of a slow timeout.
  * - `graphqlGuard`: the size of a GraphQL request's arguments wherever they are written (inline
@@ -64,20 +66,39 @@ export function bodyCap(params: { maxBytes: number }): MiddlewareHandler {
   return bodyLimit({ maxSize: params.maxBytes, onError: (c) => bodyTooLarge(c, params.maxBytes) });
 }
 
-const texts = new WeakMap<Request, Promise<string>>();
+/** A body read by `requestText`: its text and its size as it arrived. */
+type BodyText = { text: string; bytes: number };
 
-/** The request body as text, read at most once per request and never past `maxBytes` (throws
- * BodyTooLargeError). Under Ponder's server it is read straight from Node's request, which
- * spares a cache hit building a full fetch Request. */
-export function readRequestText(c: Context, params: { maxBytes: number }): Promise<string> {
-  const known = texts.get(c.req.raw);
-  if (known) return known;
-  const read = readCapped(c, params.maxBytes);
-  texts.set(c.req.raw, read);
-  return read;
+/** What `requestText` keeps on the Hono context: the one read of this request's body. */
+export type RequestTextEnv = { Variables: { requestText?: Promise<BodyText> } };
+
+/** The request body as text, or the 413 answer for a body over `maxBytes`. The first caller
+ * reads it from the client, never past its own cap, and hands the next handler an equal
+ * request; a later caller in the same request gets the same text, refused as its own read
+ * would be if it is over that caller's cap. Under Ponder's server it is read straight from
+ * Node's request, which spares a cache hit building a full fetch Request. */
+export async function requestText(c: Context<RequestTextEnv>, params: { maxBytes: number }): Promise<string | Response> {
+  let read = c.get("requestText");
+  if (!read) {
+    read = readCapped(c, params.maxBytes).then((body) => {
+      // The body stream is spent: hand the next handler an equal request.
+      c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers: c.req.raw.headers, body: body.text });
+      return body;
+    });
+    c.set("requestText", read);
+  }
+  let body: BodyText;
+  try {
+    body = await read;
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return bodyTooLarge(c, error.maxBytes);
+    throw error;
+  }
+  if (body.bytes > params.maxBytes) return bodyTooLarge(c, params.maxBytes);
+  return body.text;
 }
 
-async function readCapped(c: Context, maxBytes: number): Promise<string> {
+async function readCapped(c: Context, maxBytes: number): Promise<BodyText> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   const add = (chunk: Uint8Array) => {
@@ -102,14 +123,7 @@ async function readCapped(c: Context, maxBytes: number): Promise<string> {
       }
     }
   }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-/** Hands the next handler an equal request after the body stream was spent. */
-export function replayBody(c: Context, body: string): void {
-  const request = new Request(c.req.raw.url, { method: c.req.raw.method, headers: c.req.raw.headers, body });
-  texts.set(request, Promise.resolve(body));
-  c.req.raw = request;
+  return { text: Buffer.concat(chunks).toString("utf8"), bytes: size };
 }
 
 export type LoadShedderParameters = {
@@ -421,7 +435,7 @@ export function graphqlGuard(params: GraphQLGuardParameters) {
     return undefined;
   };
 
-  return createMiddleware(async (c, next) => {
+  return createMiddleware<RequestTextEnv>(async (c, next) => {
     const method = c.req.method;
     if (method === "GET" || method === "HEAD" || method === "OPTIONS") return next();
     if (method !== "POST") {
@@ -430,16 +444,10 @@ export function graphqlGuard(params: GraphQLGuardParameters) {
     if (!/^application\/(graphql-response\+)?json\b/i.test(c.req.header("content-type") ?? "")) {
       return refuse(c, { status: 415, code: "UNSUPPORTED_MEDIA_TYPE", message: "Send GraphQL as POST with Content-Type: application/json." });
     }
-    let body: string;
-    try {
-      body = await readRequestText(c, { maxBytes: params.maxBodyBytes });
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) return bodyTooLarge(c, error.maxBytes);
-      throw error;
-    }
+    const body = await requestText(c, { maxBytes: params.maxBodyBytes });
+    if (typeof body !== "string") return body;
     const refusal = check(body);
     if (refusal) return refuse(c, { status: 400, code: refusal.code, message: refusal.message });
-    replayBody(c, body);
 
     await next();
 

@@ -16,7 +16,7 @@
  */
 import { createMiddleware } from "hono/factory";
 import { LRUCache } from "lru-cache";
-import { BodyTooLargeError, bodyTooLarge, readRequestText, replayBody } from "./limits";
+import { type RequestTextEnv, requestText } from "./limits";
 
 export type ResponseCacheParameters = {
   /** Reads the current version token (the snapshot). */
@@ -25,8 +25,8 @@ export type ResponseCacheParameters = {
   maxEntries: number;
   /** Most bytes kept, keys and bodies counted as UTF-16 (2 bytes a character). */
   maxBytes: number;
-  /** Largest request body read (413 past it): the cache reads the body itself, so it must not
-   * rely on a limit in front of it. */
+  /** Largest request body read (413 past it): the cache checks it itself (./limits.ts,
+   * `requestText`), so it does not rely on a limit in front of it. */
   maxBodyBytes: number;
 };
 
@@ -89,7 +89,7 @@ export function responseCache(params: ResponseCacheParameters) {
     }
   };
 
-  const middleware = createMiddleware(async (c, next) => {
+  const middleware = createMiddleware<RequestTextEnv>(async (c, next) => {
     const requestCacheControl = c.req.header("cache-control") ?? "";
     // No Content-Length (a chunked body) is not "0 bytes": it is read below, up to the cap.
     const lengthHeader = c.req.header("content-length");
@@ -106,17 +106,10 @@ export function responseCache(params: ResponseCacheParameters) {
       return;
     }
 
-    let body: string;
-    try {
-      body = await readRequestText(c, { maxBytes: params.maxBodyBytes });
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) return bodyTooLarge(c, error.maxBytes);
-      throw error;
-    }
-    // The body stream is spent: hand GraphQL an equal request.
-    const replay = () => replayBody(c, body);
+    // Read once per request (the guard may have read it already); GraphQL gets an equal request.
+    const body = await requestText(c, { maxBytes: params.maxBodyBytes });
+    if (typeof body !== "string") return body;
     if (body.length > MAX_REQUEST_BYTES) {
-      replay();
       stats.bypasses++;
       await next();
       c.header(CACHE_HEADER, "bypass");
@@ -132,7 +125,6 @@ export function responseCache(params: ResponseCacheParameters) {
       stats.bypasses++;
       cache.clear();
       latest = undefined;
-      replay();
       await next();
       c.header(CACHE_HEADER, "bypass");
       return;
@@ -147,7 +139,6 @@ export function responseCache(params: ResponseCacheParameters) {
     }
 
     stats.misses++;
-    replay();
     await next();
     const response = c.res;
     const contentType = response.headers.get("content-type") ?? "";
