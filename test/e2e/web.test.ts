@@ -5,7 +5,8 @@
  * its block is lost; a forced reorg demotes it to pending and it is re-confirmed; offline, an
  * action survives a reload as a draft and is sent exactly once when the connection returns,
  * also with two tabs open; the operator page shows its four cards, the status and the lag
- * chart from /sync-health. Screenshots go to test-results/.
+ * chart from /sync-health; the create form holds a name to the contract's byte limit, and a long
+ * name is cut in the list. Screenshots go to test-results/.
  */
 import type { Address, Hex } from "viem";
 import type { BrowserContext, Page } from "playwright-core";
@@ -15,6 +16,7 @@ import { type WebServer, startWeb } from "../../scripts/lib/web";
 import { ADMIN_TOKEN, type Indexer, postReconcile, startIndexer } from "../_support/indexer";
 import { accounts, type Chain, CHAIN_ID, chamaAs, deploy, startChain } from "../_support/chain";
 import { waitFor } from "../../scripts/lib/processes";
+import { MAX_NAME_BYTES, nameBytes } from "../../common/chain";
 import { launchBrowser, screenshotPath } from "./browser";
 
 let chain: Chain;
@@ -312,6 +314,68 @@ describe("web app in Chromium", () => {
     } finally {
       await context.unroute(offline);
     }
+    await page.close();
+  });
+
+  test("create form: counts the name in UTF-8 bytes, sends nothing over the limit, and the list cuts a long name", async () => {
+    const account = accounts[7]!.address;
+    const nonceBefore = await chain.publicClient.getTransactionCount({ address: account });
+    const page = await context.newPage();
+    await page.addInitScript(() => localStorage.setItem("jenga.devAccount", "7"));
+    await page.goto(`${web.url}/#/`);
+    await page.getByTestId("chama-row").first().waitFor({ timeout: 30_000 });
+    await page.getByTestId("wallet-address").waitFor({ timeout: 30_000 });
+    const input = page.getByTestId("chama-name-input");
+    const button = page.getByTestId("create-chama-button");
+    const hint = page.getByTestId("chama-name-bytes");
+    expect(MAX_NAME_BYTES).toBe(64);
+
+    // Empty, or only spaces (the name is sent trimmed): nothing to send, and no error yet.
+    expect(await hint.textContent()).toBe("0/64 bytes");
+    expect(await button.isDisabled()).toBe(true);
+    await input.fill("   ");
+    expect(await hint.textContent()).toBe("0/64 bytes");
+    expect(await button.isDisabled()).toBe(true);
+    expect(await page.getByTestId("chama-name-error").count()).toBe(0);
+
+    // 17 characters but 68 bytes: over the limit, said inline; neither the button nor Enter sends it.
+    await input.fill("🌍".repeat(17));
+    expect(await hint.textContent()).toBe("68/64 bytes");
+    expect(await page.getByTestId("chama-name-error").textContent()).toContain("at most 64 bytes");
+    expect(await input.getAttribute("aria-invalid")).toBe("true");
+    expect(await button.isDisabled()).toBe(true);
+    await input.press("Enter");
+    await page.screenshot({ path: screenshotPath("e2e-6-create-name-too-long") });
+
+    // Exactly the limit, in 52 characters and without a space to wrap at: accepted and sent.
+    const name = "Akiba_ya_Wanawake_Jasiri_wa_Kibera_na_Mathare_é🌍🌍🌍🌍";
+    expect(nameBytes(name)).toBe(MAX_NAME_BYTES);
+    await input.fill(name);
+    expect(await hint.textContent()).toBe("64/64 bytes");
+    expect(await page.getByTestId("chama-name-error").count()).toBe(0);
+    await button.click();
+    const link = page.locator(`[data-testid=chama-name][title="${name}"]`);
+    await link.waitFor({ timeout: 30_000 });
+    // Only the one chama was sent: the over-limit name left no action behind, not even a failed one.
+    await expect.poll(() => page.getByTestId("chama-action-row").count(), { timeout: 30_000 }).toBe(0);
+    expect(await chain.publicClient.getTransactionCount({ address: account })).toBe(nonceBefore + 1);
+
+    // The cell cuts the name with an ellipsis (the title has it whole) and the table fits its column.
+    const fit = await link.evaluate((a) => {
+      const table = a.closest("table")!;
+      return {
+        cut: a.scrollWidth > a.clientWidth,
+        ellipsis: getComputedStyle(a).textOverflow,
+        tableWidth: table.getBoundingClientRect().width,
+        columnWidth: table.parentElement!.clientWidth,
+      };
+    });
+    expect(fit.cut).toBe(true);
+    expect(fit.ellipsis).toBe("ellipsis");
+    expect(fit.tableWidth).toBeLessThanOrEqual(fit.columnWidth);
+    await page.screenshot({ path: screenshotPath("e2e-6-create-long-name-listed"), fullPage: true });
+    await page.setViewportSize({ width: 360, height: 800 });
+    await page.screenshot({ path: screenshotPath("e2e-6-create-long-name-listed-360"), fullPage: true });
     await page.close();
   });
 });

@@ -4,9 +4,10 @@ import { useApp } from "../appContext";
 import { accountHref, short } from "../format";
 import { CHAMAS_QUERY, type ChamasData } from "../queries";
 import { useActions } from "../sync/react";
-import { AmountError, formatAmount, parseAmount } from "../units";
+import { formatAmount, parseAmount } from "../units";
 import { ActionRows } from "./ActionRows";
 import { useIndexedQuery } from "../hooks/useIndexedQuery";
+import { MAX_NAME_BYTES, nameBytes } from "../../../common/chain";
 import { errorMessage } from "../../../common/errors";
 
 export function ChamaList() {
@@ -39,8 +40,9 @@ export function ChamaList() {
           <ActionRows actions={open} columns={6} testId="chama-action-row" />
           {items.map((chama) => (
             <tr key={chama.id} data-testid="chama-row">
-              <td>
-                <a href={`#/chama/${chama.id}`}>
+              <td className="name-cell">
+                {/* Names mined before the contract's limit can be long: cut with an ellipsis, whole in the title. */}
+                <a href={`#/chama/${chama.id}`} className="truncate" title={chama.name} data-testid="chama-name">
                   #{chama.id} {chama.name}
                 </a>
               </td>
@@ -72,12 +74,19 @@ function CreateChamaForm() {
   const [name, setName] = useState("");
   const [minimum, setMinimum] = useState("0");
   const [error, setError] = useState<string>();
+  // Counted as the contract counts it (Chama.sol's EmptyName and NameTooLong): UTF-8 bytes of
+  // the name as sent, trimmed.
+  const trimmed = name.trim();
+  const bytes = nameBytes(trimmed);
+  const tooLong = bytes > MAX_NAME_BYTES;
+  const sendable = bytes > 0 && !tooLong;
 
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
+    // The button is disabled then, but Enter in a field submits too: send nothing.
+    if (!sendable) return;
     try {
-      if (name.trim() === "") throw new AmountError("give the chama a name");
-      submit({ kind: "createChama", name: name.trim(), contributionAmount: parseAmount(minimum, unit) });
+      submit({ kind: "createChama", name: trimmed, contributionAmount: parseAmount(minimum, unit) });
       setName("");
       setError(undefined);
     } catch (e) {
@@ -89,12 +98,28 @@ function CreateChamaForm() {
     <form className="panel form" onSubmit={onSubmit}>
       <h2>Create a chama</h2>
       <label>
-        Name <input value={name} onChange={(e) => setName(e.target.value)} placeholder="Mama Mboga Savers" />
+        Name{" "}
+        <input
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          placeholder="Mama Mboga Savers"
+          aria-invalid={tooLong ? true : undefined}
+          aria-describedby={tooLong ? "chama-name-bytes chama-name-error" : "chama-name-bytes"}
+          data-testid="chama-name-input"
+        />{" "}
+        <span id="chama-name-bytes" className={`small ${tooLong ? "error" : "muted"}`} data-testid="chama-name-bytes">
+          {bytes}/{MAX_NAME_BYTES} bytes
+        </span>
       </label>
+      {tooLong ? (
+        <p id="chama-name-error" className="error" data-testid="chama-name-error">
+          Too long: {bytes} bytes. A name can have at most {MAX_NAME_BYTES} bytes (accented letters and emoji take 2 to 4 each).
+        </p>
+      ) : null}
       <label>
         Minimum contribution ({unit}) <input value={minimum} onChange={(e) => setMinimum(e.target.value)} inputMode="decimal" />
       </label>
-      <button type="submit" disabled={!wallet}>
+      <button type="submit" disabled={!wallet || !sendable} data-testid="create-chama-button">
         Create
       </button>
       {error ? <p className="error">{error}</p> : null}
