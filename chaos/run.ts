@@ -12,25 +12,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { type Address, type Hash, encodeFunctionData, getAddress, numberToHex } from "viem";
+import { type Address, type Hash, type Hex, encodeFunctionData, getAddress, numberToHex } from "viem";
 import { ChamaAbi } from "../abis/ChamaAbi";
 import { PONDER_FINALITY_BLOCKS } from "../common/chain";
+import { JengaError } from "../common/errors";
 import { startPostgres } from "../scripts/lib/postgres";
 import { type Random, createRandom } from "../scripts/lib/random";
-import {
-  type Chain,
-  type Database,
-  type Indexer,
-  SAT,
-  accounts,
-  chamaAs,
-  deploy,
-  removeStorage,
-  startChain,
-  startIndexer,
-  waitFor,
-} from "../test/helpers";
-import { type Tables, expectedTables, indexedTables, viewMismatches } from "../test/truth";
+import { accounts, type Chain, chamaAs, type Database, deploy, startChain } from "../test/_support/chain";
+import { type Indexer, type IndexerStorage, removeStorage, startIndexer } from "../test/_support/indexer";
+import { SAT } from "../common/chain";
+import { waitFor } from "../scripts/lib/processes";
+import { expectedTables, indexedTables, type Tables, viewMismatches } from "../test/_support/truth";
 import { type FaultProxy, startFaultProxy } from "./proxy";
 
 /** Ponder's finality depth on the local chain: reorgs stay well inside it. */
@@ -85,215 +77,290 @@ export function diffTables(expected: Tables, indexed: Tables): string {
   return lines.join("\n");
 }
 
-class Divergence extends Error {
+class Divergence extends JengaError {
   override name = "Divergence";
 }
 
-type Scenario = { kinds: Set<"reorg" | "revert" | "crash" | "faults">; describe: string[] };
+type ScenarioKind = "reorg" | "revert" | "crash" | "faults";
+type Scenario = { n: number; forced: ScenarioKind; kinds: Set<ScenarioKind>; describe: string[] };
 
-/** Runs the harness on one database and returns its counts. */
-export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
-  const { scenarios, seed, database } = options;
-  const log = options.log ?? ((line: string) => console.log(line));
-  const random = createRandom(seed);
-  const started = Date.now();
-  const result: ChaosResult = { database, seed, scenarios: 0, reorgs: 0, maxDepth: 0, crashes: 0, faults: 0, divergences: 0, seconds: 0 };
+/** Which faults scenario `n` injects. Every kind appears in the first four scenarios; later
+ * ones mix at random. (The order of the draws is part of what a seed reproduces.) */
+function planScenario(n: number, random: Random): Scenario {
+  const forced = (["reorg", "crash", "revert", "faults"] as const)[n % 4]!;
+  const scenario: Scenario = { n, forced, kinds: new Set([forced]), describe: [] };
+  if (random.chance(0.5)) scenario.kinds.add("faults");
+  // One reorg style per scenario: anvil_reorg drops anvil's snapshots past its fork point.
+  if (random.chance(0.2) && !scenario.kinds.has("reorg") && !scenario.kinds.has("revert")) {
+    scenario.kinds.add(random.pick(["reorg", "revert"] as const));
+  }
+  if (n >= 4 && random.chance(0.15)) scenario.kinds.add("crash");
+  return scenario;
+}
 
-  const chain = await startChain();
-  let proxy: FaultProxy | undefined;
-  let indexer: Indexer | undefined;
-  let fresh: Indexer | undefined;
+/** One run of the harness on one database: the chain, the fault proxy and the indexer (a
+ * restart replaces it), with the counts it reports. */
+class ChaosRun {
+  readonly result: ChaosResult;
   /** Every indexer process of the run (restarts included), for the full logs of a divergence. */
-  const runs: Indexer[] = [];
-  try {
-    const { address, startBlock } = await deploy(chain);
-    const actions = new Actions({ chain, address, random });
+  readonly runs: Indexer[] = [];
+  private proxy: FaultProxy | undefined;
+  private indexer: Indexer | undefined;
+  private fresh: Indexer | undefined;
+  private storage: IndexerStorage | undefined;
+  private actions!: Actions;
+  private address!: Address;
+  private startBlock!: number;
 
-    // History older than the finality window, so the first start backfills it.
-    for (let i = 0; i < 3; i++) await actions.createChama();
-    for (let i = 0; i < 4; i++) await actions.denseBlock();
+  constructor(
+    private readonly chain: Chain,
+    private readonly options: Required<ChaosOptions>,
+    private readonly random: Random,
+  ) {
+    this.result = { database: options.database, seed: options.seed, scenarios: 0, reorgs: 0, maxDepth: 0, crashes: 0, faults: 0, divergences: 0, seconds: 0 };
+  }
+
+  private get label() {
+    return `[${this.options.database}]`;
+  }
+
+  /** Deploys, writes history older than the finality window (so the first start backfills it),
+   * then starts the indexer behind the fault proxy. */
+  async start(): Promise<void> {
+    const { chain, options } = this;
+    const deployment = await deploy(chain);
+    this.address = deployment.address;
+    this.startBlock = deployment.startBlock;
+    this.actions = new Actions({ chain, address: this.address, random: this.random });
+    for (let i = 0; i < 3; i++) await this.actions.createChama();
+    for (let i = 0; i < 4; i++) await this.actions.denseBlock();
     await chain.testClient.mine({ blocks: FINALITY + 5 });
-    log(`[${database}] history: ${actions.takeSummary()}, then ${FINALITY + 5} empty blocks`);
+    options.log(`${this.label} history: ${this.actions.takeSummary()}, then ${FINALITY + 5} empty blocks`);
 
-    proxy = await startFaultProxy({ target: chain.rpcUrl, random: createRandom(seed ^ 0x9e3779b9) });
-    indexer = await startIndexer({ chain, address, startBlock, database, rpcUrl: proxy.url });
-    const storage = indexer.storage;
-    runs.push(indexer);
+    this.proxy = await startFaultProxy({ target: chain.rpcUrl, random: createRandom(options.seed ^ 0x9e3779b9) });
+    this.indexer = await startIndexer({ chain, address: this.address, startBlock: this.startBlock, database: options.database, rpcUrl: this.proxy.url });
+    this.storage = this.indexer.storage;
+    this.runs.push(this.indexer);
+  }
 
-    /** Restarts the indexer on the same storage; a restart that cannot reach the RPC through
-     * the faults is retried, as a process manager would. */
-    const restart = async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const next = await startIndexer({ chain, address, startBlock, database, rpcUrl: proxy!.url, storage });
-          runs.push(next);
-          return next;
-        } catch (error) {
-          if (attempt >= 3 || !String(error).includes("Cannot reach the JSON-RPC")) throw error;
-          log(`  restart ${attempt} could not reach the RPC through the faults; retrying`);
-        }
-      }
-    };
-
-    /** Waits for a quiet, converged index and checks the invariant at the head. */
-    const check = async (label: string) => {
-      proxy!.setFaultRate(0);
-      let last: { expected: Tables; indexed: Tables; head: bigint } | undefined;
+  /** Restarts the indexer on the same storage; a restart that cannot reach the RPC through the
+   * faults is retried, as a process manager would. */
+  private async restart(): Promise<Indexer> {
+    for (let attempt = 1; ; attempt++) {
       try {
-        await waitFor({
-          what: `the index to converge after ${label}`,
-          timeoutMs: 120_000,
-          intervalMs: 250,
-          check: async () => {
-            const head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
-            const indexed = await indexer!.indexedBlock();
-            if (indexed === undefined || indexed < head) return undefined;
-            const [expected, tables] = await Promise.all([
-              expectedTables({ chain, address, fromBlock: BigInt(startBlock), toBlock: head }),
-              indexedTables(indexer!),
-            ]);
-            last = { expected, indexed: tables, head };
-            return JSON.stringify(expected) === JSON.stringify(tables) ? true : undefined;
-          },
+        const next = await startIndexer({
+          chain: this.chain,
+          address: this.address,
+          startBlock: this.startBlock,
+          database: this.options.database,
+          rpcUrl: this.proxy!.url,
+          storage: this.storage,
         });
+        this.runs.push(next);
+        return next;
       } catch (error) {
-        const detail = last ? diffTables(last.expected, last.indexed) : String(error);
-        throw new Divergence(`${label}: the index did not converge to the chain.\n${detail}\n${indexer!.logs().slice(-2_000)}`);
+        if (attempt >= 3 || !String(error).includes("Cannot reach the JSON-RPC")) throw error;
+        this.options.log(`  restart ${attempt} could not reach the RPC through the faults; retrying`);
       }
-      const mismatches = await viewMismatches({ chain, address, blockNumber: last!.head, tables: last!.indexed });
-      if (mismatches.length > 0) throw new Divergence(`${label}: derived rows differ from the contract's views:\n${mismatches.join("\n")}`);
-    };
-
-    for (let n = 0; n < scenarios; n++) {
-      const t0 = Date.now();
-      // Every kind appears in the first four scenarios; later ones mix at random.
-      const scenario: Scenario = { kinds: new Set(), describe: [] };
-      const forced = (["reorg", "crash", "revert", "faults"] as const)[n % 4]!;
-      scenario.kinds.add(forced);
-      if (random.chance(0.5)) scenario.kinds.add("faults");
-      // One reorg style per scenario: anvil_reorg drops anvil's snapshots past its fork point.
-      if (random.chance(0.2) && !scenario.kinds.has("reorg") && !scenario.kinds.has("revert")) {
-        scenario.kinds.add(random.pick(["reorg", "revert"] as const));
-      }
-      if (n >= 4 && random.chance(0.15)) scenario.kinds.add("crash");
-
-      const faultsBefore = Object.values(proxy.counts()).reduce((s, c) => s + c, 0);
-      if (scenario.kinds.has("faults")) {
-        const rate = forced === "faults" ? 0.2 : random.pick([0.05, 0.1, 0.2]);
-        proxy.setFaultRate(rate);
-        scenario.describe.push(`faults ${rate * 100}%`);
-      }
-
-      const snapshot = scenario.kinds.has("revert") ? await chain.testClient.snapshot() : undefined;
-      const snapshotHead = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
-
-      if (scenario.kinds.has("crash")) {
-        // SIGKILL at a random point while the indexer is busy with fresh blocks.
-        const killAfter = random.between(0, 1_500);
-        const workload = actions.run(random.between(3, 8));
-        await new Promise((resolve) => setTimeout(resolve, killAfter));
-        const before = await indexer.indexedBlock().catch(() => undefined);
-        await indexer.kill();
-        await workload;
-        result.crashes += 1;
-        scenario.describe.push(`crash after ${killAfter} ms`);
-        // While down, sometimes let the chain run past the finality window: the restart backfills.
-        if (random.chance(0.5)) {
-          await chain.testClient.mine({ blocks: FINALITY + random.between(1, 10) });
-          await actions.run(random.between(1, 4));
-          scenario.describe.push("chain ran on while down");
-        }
-        indexer = await restart();
-        if (random.chance(0.4)) {
-          // A second crash during the catch-up (backfill or realtime sync).
-          const again = random.between(200, 2_500);
-          await new Promise((resolve) => setTimeout(resolve, again));
-          await indexer.kill();
-          result.crashes += 1;
-          scenario.describe.push(`crash again ${again} ms into catch-up`);
-          indexer = await restart();
-        }
-        if (before !== undefined && !indexer.logs().includes("Detected crash recovery")) {
-          throw new Divergence(`scenario ${n + 1}: the restart started over instead of resuming from its checkpoint.\n${indexer.logs().slice(-2_000)}`);
-        }
-      } else {
-        await actions.run(random.between(3, 8));
-      }
-
-      if (scenario.kinds.has("reorg")) {
-        const head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
-        const depth = Math.min(random.between(1, MAX_REORG_DEPTH), Number(head) - startBlock - 1);
-        // Half the time the indexer has the doomed blocks; half the time it is still fetching them.
-        if (random.chance(0.5)) await indexer.waitForBlock(head, 120_000);
-        const replacements = await actions.replacementTxs(random.between(0, 3));
-        await chain.testClient.request({
-          method: "anvil_reorg" as never,
-          params: [depth, replacements.map((tx) => [tx, random.int(depth)])] as never,
-        });
-        result.reorgs += 1;
-        result.maxDepth = Math.max(result.maxDepth, depth);
-        scenario.describe.push(`anvil_reorg depth ${depth} with ${replacements.length} replacement txs`);
-      }
-
-      if (snapshot !== undefined) {
-        const head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
-        const depth = Number(head - snapshotHead);
-        if (depth > 0 && depth < FINALITY - 5) {
-          if (random.chance(0.5)) await indexer.waitForBlock(head, 120_000);
-          await chain.testClient.revert({ id: snapshot });
-          // A longer canonical chain with different transactions.
-          await actions.run(random.between(1, 4));
-          await chain.testClient.mine({ blocks: depth + random.between(1, 3) });
-          result.reorgs += 1;
-          result.maxDepth = Math.max(result.maxDepth, depth);
-          scenario.describe.push(`snapshot/revert depth ${depth} + longer chain`);
-        }
-      }
-
-      // Every scenario leaves a few blocks past the last event, as a live chain would.
-      await chain.testClient.mine({ blocks: random.between(1, 3) });
-      if (forced === "faults") {
-        // A faults scenario keeps them coming until the indexer has met a few.
-        await waitFor({
-          what: "the proxy to inject faults",
-          timeoutMs: 60_000,
-          check: () => (Object.values(proxy!.counts()).reduce((s, c) => s + c, 0) >= faultsBefore + 3 ? true : undefined),
-        });
-      }
-      await check(`scenario ${n + 1}`);
-      result.scenarios += 1;
-      log(`[${database}] scenario ${n + 1}/${scenarios}: ${actions.takeSummary()}${scenario.describe.length ? `; ${scenario.describe.join("; ")}` : ""} -> ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
+  }
 
-    // Invariant 3: a fresh index of the same chain from scratch equals the long-running one.
-    proxy.setFaultRate(0);
-    fresh = await startIndexer({ chain, address, startBlock, database });
-    await fresh.waitForBlock(undefined, 120_000);
-    const [a, b] = await Promise.all([indexedTables(indexer), indexedTables(fresh)]);
+  private faultCount(): number {
+    return this.proxy ? Object.values(this.proxy.counts()).reduce((s, c) => s + c, 0) : 0;
+  }
+
+  /** Waits for a quiet, converged index and checks the invariant at the head. */
+  private async check(label: string): Promise<void> {
+    const { chain, address, startBlock } = this;
+    const indexer = this.indexer!;
+    this.proxy!.setFaultRate(0);
+    let last: { expected: Tables; indexed: Tables; head: bigint } | undefined;
+    try {
+      await waitFor({
+        what: `the index to converge after ${label}`,
+        timeoutMs: 120_000,
+        intervalMs: 250,
+        check: async () => {
+          const head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
+          const indexed = await indexer.indexedBlock();
+          if (indexed === undefined || indexed < head) return undefined;
+          const [expected, tables] = await Promise.all([
+            expectedTables({ chain, address, fromBlock: BigInt(startBlock), toBlock: head }),
+            indexedTables(indexer),
+          ]);
+          last = { expected, indexed: tables, head };
+          return JSON.stringify(expected) === JSON.stringify(tables) ? true : undefined;
+        },
+      });
+    } catch (error) {
+      const detail = last ? diffTables(last.expected, last.indexed) : String(error);
+      throw new Divergence(`${label}: the index did not converge to the chain.\n${detail}\n${indexer.logs().slice(-2_000)}`);
+    }
+    const mismatches = await viewMismatches({ chain, address, blockNumber: last!.head, tables: last!.indexed });
+    if (mismatches.length > 0) throw new Divergence(`${label}: derived rows differ from the contract's views:\n${mismatches.join("\n")}`);
+  }
+
+  /** SIGKILL at a random point while the indexer is busy with fresh blocks, sometimes with the
+   * chain running past the finality window while it is down and a second crash during the
+   * catch-up; the restart must resume from its checkpoint. */
+  private async crash(scenario: Scenario): Promise<void> {
+    const { random, actions } = this;
+    const killAfter = random.between(0, 1_500);
+    const workload = actions.run(random.between(3, 8));
+    await new Promise((resolve) => setTimeout(resolve, killAfter));
+    const before = await this.indexer!.indexedBlock().catch(() => undefined);
+    await this.indexer!.kill();
+    await workload;
+    this.result.crashes += 1;
+    scenario.describe.push(`crash after ${killAfter} ms`);
+    if (random.chance(0.5)) {
+      await this.chain.testClient.mine({ blocks: FINALITY + random.between(1, 10) });
+      await actions.run(random.between(1, 4));
+      scenario.describe.push("chain ran on while down");
+    }
+    this.indexer = await this.restart();
+    if (random.chance(0.4)) {
+      const again = random.between(200, 2_500);
+      await new Promise((resolve) => setTimeout(resolve, again));
+      await this.indexer.kill();
+      this.result.crashes += 1;
+      scenario.describe.push(`crash again ${again} ms into catch-up`);
+      this.indexer = await this.restart();
+    }
+    if (before !== undefined && !this.indexer.logs().includes("Detected crash recovery")) {
+      throw new Divergence(`scenario ${scenario.n + 1}: the restart started over instead of resuming from its checkpoint.\n${this.indexer.logs().slice(-2_000)}`);
+    }
+  }
+
+  /** anvil_reorg up to MAX_REORG_DEPTH deep, with a few replacement transactions; half the time
+   * the indexer has the doomed blocks, half the time it is still fetching them. */
+  private async reorg(scenario: Scenario): Promise<void> {
+    const { chain, random } = this;
+    const head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
+    const depth = Math.min(random.between(1, MAX_REORG_DEPTH), Number(head) - this.startBlock - 1);
+    if (random.chance(0.5)) await this.indexer!.waitForBlock(head, 120_000);
+    const replacements = await this.actions.replacementTxs(random.between(0, 3));
+    await chain.testClient.request({
+      method: "anvil_reorg" as never,
+      params: [depth, replacements.map((tx) => [tx, random.int(depth)])] as never,
+    });
+    this.countReorg(depth);
+    scenario.describe.push(`anvil_reorg depth ${depth} with ${replacements.length} replacement txs`);
+  }
+
+  /** Reverts to the scenario's snapshot and builds a longer canonical chain with different
+   * transactions (when the depth stays well inside the finality window). */
+  private async revert(scenario: Scenario, snapshot: { id: Hex; head: bigint }): Promise<void> {
+    const { chain, random } = this;
+    const head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
+    const depth = Number(head - snapshot.head);
+    if (depth <= 0 || depth >= FINALITY - 5) return;
+    if (random.chance(0.5)) await this.indexer!.waitForBlock(head, 120_000);
+    await chain.testClient.revert({ id: snapshot.id });
+    await this.actions.run(random.between(1, 4));
+    await chain.testClient.mine({ blocks: depth + random.between(1, 3) });
+    this.countReorg(depth);
+    scenario.describe.push(`snapshot/revert depth ${depth} + longer chain`);
+  }
+
+  private countReorg(depth: number): void {
+    this.result.reorgs += 1;
+    this.result.maxDepth = Math.max(this.result.maxDepth, depth);
+  }
+
+  /** Runs scenario `n` and checks the invariant after it. */
+  async scenario(n: number): Promise<void> {
+    const { chain, random } = this;
+    const proxy = this.proxy!;
+    const t0 = Date.now();
+    const scenario = planScenario(n, random);
+    const faultsBefore = this.faultCount();
+    if (scenario.kinds.has("faults")) {
+      const rate = scenario.forced === "faults" ? 0.2 : random.pick([0.05, 0.1, 0.2]);
+      proxy.setFaultRate(rate);
+      scenario.describe.push(`faults ${rate * 100}%`);
+    }
+    const snapshot = scenario.kinds.has("revert")
+      ? { id: await chain.testClient.snapshot(), head: 0n }
+      : undefined;
+    const snapshotHead = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
+    if (snapshot) snapshot.head = snapshotHead;
+
+    if (scenario.kinds.has("crash")) await this.crash(scenario);
+    else await this.actions.run(random.between(3, 8));
+    if (scenario.kinds.has("reorg")) await this.reorg(scenario);
+    if (snapshot) await this.revert(scenario, snapshot);
+
+    // Every scenario leaves a few blocks past the last event, as a live chain would.
+    await chain.testClient.mine({ blocks: random.between(1, 3) });
+    if (scenario.forced === "faults") {
+      // A faults scenario keeps them coming until the indexer has met a few.
+      await waitFor({
+        what: "the proxy to inject faults",
+        timeoutMs: 60_000,
+        check: () => (this.faultCount() >= faultsBefore + 3 ? true : undefined),
+      });
+    }
+    await this.check(`scenario ${n + 1}`);
+    this.result.scenarios += 1;
+    const described = scenario.describe.length ? `; ${scenario.describe.join("; ")}` : "";
+    this.options.log(
+      `${this.label} scenario ${n + 1}/${this.options.scenarios}: ${this.actions.takeSummary()}${described} -> ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+    );
+  }
+
+  /** Invariant 3: a fresh index of the same chain from scratch equals the long-running one. */
+  async freshIndexEquals(): Promise<void> {
+    this.proxy!.setFaultRate(0);
+    this.fresh = await startIndexer({ chain: this.chain, address: this.address, startBlock: this.startBlock, database: this.options.database });
+    await this.fresh.waitForBlock(undefined, 120_000);
+    const [a, b] = await Promise.all([indexedTables(this.indexer!), indexedTables(this.fresh)]);
     if (JSON.stringify(a) !== JSON.stringify(b)) {
       throw new Divergence(`a fresh index differs from the long-running one:\n${diffTables(b, a)}`);
     }
-    log(`[${database}] a fresh index of the same chain equals the long-running one`);
-    await indexer.stop();
-    indexer = undefined;
-    await removeStorage(storage);
+    this.options.log(`${this.label} a fresh index of the same chain equals the long-running one`);
+    await this.indexer!.stop();
+    this.indexer = undefined;
+    await removeStorage(this.storage!);
+  }
+
+  /** Records a divergence and writes the full logs of every indexer run to a file. */
+  recordDivergence(error: Divergence): void {
+    const { database, seed, log } = this.options;
+    this.result.divergences += 1;
+    this.result.divergence = error.message;
+    log(`${this.label} DIVERGENCE ${error.message}`);
+    const file = join(tmpdir(), `jenga-chaos-${database}-seed${seed}-${Date.now()}.log`);
+    writeFileSync(file, this.runs.map((run, i) => `===== indexer run ${i + 1} of ${this.runs.length} =====\n${run.logs()}`).join("\n"));
+    log(`${this.label} the full logs of all ${this.runs.length} indexer runs: ${file}`);
+  }
+
+  async stop(): Promise<void> {
+    this.result.faults = this.faultCount();
+    await this.fresh?.stop();
+    await this.indexer?.stop();
+    await this.proxy?.stop();
+  }
+}
+
+/** Runs the harness on one database and returns its counts. */
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const started = Date.now();
+  const chain = await startChain();
+  const run = new ChaosRun(chain, { ...options, log: options.log ?? ((line: string) => console.log(line)) }, createRandom(options.seed));
+  try {
+    await run.start();
+    for (let n = 0; n < options.scenarios; n++) await run.scenario(n);
+    await run.freshIndexEquals();
   } catch (error) {
     if (!(error instanceof Divergence)) throw error;
-    result.divergences += 1;
-    result.divergence = error.message;
-    log(`[${database}] DIVERGENCE ${error.message}`);
-    const file = join(tmpdir(), `jenga-chaos-${database}-seed${seed}-${Date.now()}.log`);
-    writeFileSync(file, runs.map((run, i) => `===== indexer run ${i + 1} of ${runs.length} =====\n${run.logs()}`).join("\n"));
-    log(`[${database}] the full logs of all ${runs.length} indexer runs: ${file}`);
+    run.recordDivergence(error);
   } finally {
-    result.faults = proxy ? Object.values(proxy.counts()).reduce((s, c) => s + c, 0) : 0;
-    await fresh?.stop();
-    await indexer?.stop();
-    await proxy?.stop();
+    await run.stop();
     await chain.stop();
-    result.seconds = Math.round((Date.now() - started) / 100) / 10;
+    run.result.seconds = Math.round((Date.now() - started) / 100) / 10;
   }
-  return result;
+  return run.result;
 }
 
 /** The workload: random valid and reverting actions from several accounts, always reading the
