@@ -5,7 +5,8 @@
 import { useApp } from "../appContext";
 import { short } from "../format";
 import type { Action, ActionStatus } from "../sync/types";
-import { formatAmount } from "../units";
+import { type Unit, formatAmount } from "../units";
+import { decodeChamaError } from "../chamaErrors";
 
 const BADGE: Record<ActionStatus, string> = {
   draft: "draft",
@@ -27,7 +28,7 @@ export function StatusBadge({ action }: { action: Action }) {
   );
 }
 
-function describe(action: Action): string {
+function describe(action: Action, unit: Unit): string {
   switch (action.status) {
     case "draft":
       return action.nonce === undefined ? "waiting to send (offline or queued)" : `sending with nonce ${action.nonce}`;
@@ -38,7 +39,8 @@ function describe(action: Action): string {
     case "reconciled":
       return action.discrepancies ? "indexed (the chain's values differ from what was sent)" : "indexed";
     default:
-      return action.error?.message ?? action.status;
+      // A contract revert reads as a sentence in the chosen unit, not as raw wei.
+      return action.error ? (decodeChamaError({ error: action.error.message, unit }) ?? action.error.message) : action.status;
   }
 }
 
@@ -70,7 +72,7 @@ export function ActionRows(props: { actions: Action[]; columns: number; testId: 
             <td>{action.params.kind === "payout" ? short(action.params.recipient) : short(action.account)}</td>
             <td className="amount">{amount === undefined ? "" : formatAmount(amount, unit)}</td>
             <td colSpan={Math.max(1, props.columns - 3)} className="detail">
-              {describe(action)}
+              {describe(action, unit)}
               {action.hash ? <code className="hash"> {short(action.hash)}</code> : null}
               {canRetry ? (
                 <button type="button" className="retry" data-testid="retry" onClick={() => retry(action.id)}>
