@@ -769,3 +769,60 @@ describe("offline, reloads and tabs", () => {
     expect(indexer.fetches.length).toBe(fetches);
   });
 });
+
+describe("one submission per intent", () => {
+  test("a second submit with the same intentId returns the first action and sends nothing", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const first = engine.submit({ account: ALICE, params: STACK, intentId: "stack-click-1" });
+    const saved = storage.getItem(engine.store.key);
+    const again = engine.submit({ account: ALICE, params: STACK, intentId: "stack-click-1" });
+    expect(again).toBe(engine.store.get(first.id));
+    expect(storage.getItem(engine.store.key), "nothing written").toBe(saved);
+    await settle();
+    expect(engine.store.list()).toHaveLength(1);
+    expect(chain.sent).toHaveLength(1);
+
+    // After the send, a repeat still finds it (pending now) and changes nothing.
+    const pending = engine.store.get(first.id)!;
+    expect(pending.status).toBe("pending");
+    expect(engine.submit({ account: ALICE, params: STACK, intentId: "stack-click-1" })).toEqual(pending);
+    await settle();
+    expect(chain.sent).toHaveLength(1);
+    expect(engine.store.get(first.id)).toEqual(pending);
+
+    // Another intent is another action.
+    engine.submit({ account: ALICE, params: STACK, intentId: "stack-click-2" });
+    await settle();
+    expect(chain.sent.map((s) => s.nonce)).toEqual([0, 1]);
+  });
+
+  test("two tabs over one storage: the second tab's submit of the same intent sends nothing", async () => {
+    const lock = memoryLock();
+    const tabA = makeEngine({ lock });
+    const tabB = makeEngine({ lock });
+    await tabA.start();
+    await tabB.start();
+    const first = tabA.submit({ account: ALICE, params: STACK, intentId: "confirm-1" });
+    // Tab B has not heard of it (no storage event yet): it re-reads storage before deciding.
+    expect(tabB.store.get(first.id)).toBeUndefined();
+    const again = tabB.submit({ account: ALICE, params: STACK, intentId: "confirm-1" });
+    expect(again.id).toBe(first.id);
+    await Promise.all([tabA.nudge(), tabB.nudge()]);
+    await settle();
+    expect(chain.sent).toHaveLength(1);
+    tabA.store.reload();
+    tabB.store.reload();
+    expect(tabA.store.list()).toHaveLength(1);
+    expect(tabB.store.list()).toHaveLength(1);
+  });
+
+  test("submits without an intentId stay independent", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    engine.submit({ account: ALICE, params: STACK });
+    engine.submit({ account: ALICE, params: STACK });
+    await settle();
+    expect(chain.sent).toHaveLength(2);
+  });
+});

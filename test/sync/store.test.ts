@@ -116,6 +116,24 @@ describe("ActionStore", () => {
     expect(storage.getItem("jenga.actions.v1")).toBe(saved);
   });
 
+  test("add keeps one action per intentId, also against another tab's unseen write", () => {
+    const storage = memoryStorage();
+    const tabA = new ActionStore({ storage, now: () => NOW });
+    const tabB = new ActionStore({ storage, now: () => NOW });
+    expect(tabA.add(action({ id: "first", intentId: "i-1" })).id).toBe("first");
+    const saved = storage.getItem("jenga.actions.v1");
+
+    // Tab B has not reloaded: add re-reads storage and keeps tab A's action.
+    expect(tabB.add(action({ id: "second", intentId: "i-1" })).id).toBe("first");
+    expect(storage.getItem("jenga.actions.v1")).toBe(saved);
+    expect(tabB.list().map((a) => a.id)).toEqual(["first"]);
+
+    expect(tabB.add(action({ id: "other", intentId: "i-2" })).id).toBe("other");
+    expect(tabB.add(action({ id: "plain" })).id).toBe("plain");
+    tabA.reload();
+    expect(tabA.list().map((a) => a.id).sort()).toEqual(["first", "other", "plain"]);
+  });
+
   test("unreadable storage fails loudly, naming the key", () => {
     const storage = memoryStorage();
     storage.setItem("jenga.actions.v1", "{not json");

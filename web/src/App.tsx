@@ -92,9 +92,9 @@ export function App({ config }: { config: AppConfig }) {
   }, [wallet, store, publicClient, indexer, config.chamaAddress, config.txTimeoutMs]);
 
   const submit = useCallback(
-    (params: ActionParams) => {
+    (params: ActionParams, options: { intentId?: string } = {}) => {
       if (!engine || !wallet) throw new Error("Connect a wallet first.");
-      engine.submit({ account: wallet.address, params });
+      return engine.submit({ account: wallet.address, params, intentId: options.intentId });
     },
     [engine, wallet],
   );

@@ -1,7 +1,7 @@
 /** App-wide state: configuration, the display unit and the connected wallet. */
 import { createContext, useContext } from "react";
 import type { AppConfig } from "./config";
-import type { ActionParams } from "./sync/types";
+import type { Action, ActionParams } from "./sync/types";
 import type { Unit } from "./units";
 import type { Wallet } from "./wallet";
 
@@ -9,8 +9,9 @@ export type AppContextValue = {
   config: AppConfig;
   unit: Unit;
   wallet: Wallet | undefined;
-  /** Records the action (shown at once) and lets the engine send it. */
-  submit: (params: ActionParams) => void;
+  /** Records the action (shown at once) and lets the engine send it. One `intentId` per
+   * intent (a click, a review's Confirm): a repeat with the same id returns the first action. */
+  submit: (params: ActionParams, options?: { intentId?: string }) => Action;
   retry: (id: string) => void;
 };
 

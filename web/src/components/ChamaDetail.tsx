@@ -11,6 +11,7 @@ import { SAT } from "../../../common/chain";
 import { formatAmount, parseAmount } from "../units";
 import { ActionRows } from "./ActionRows";
 import { useIndexedQuery } from "../hooks/useIndexedQuery";
+import { useClickIntent } from "../intent";
 import { errorMessage } from "../../../common/errors";
 
 const STACK_SATS = 1_000n;
@@ -208,6 +209,8 @@ function ContributeBox({ chamaId, minimum }: { chamaId: bigint; minimum: bigint 
   const [custom, setCustom] = useState("");
   const [error, setError] = useState<string>();
   const stack = STACK_SATS * SAT;
+  // A double-click is one intent: its second click returns the first click's action.
+  const stackIntent = useClickIntent();
 
   const onCustom = (event: FormEvent) => {
     event.preventDefault();
@@ -229,7 +232,7 @@ function ContributeBox({ chamaId, minimum }: { chamaId: bigint; minimum: bigint 
         className="primary"
         data-testid="stack-button"
         disabled={!wallet}
-        onClick={() => submit({ kind: "contribution", chamaId, amount: stack })}
+        onClick={(event) => submit({ kind: "contribution", chamaId, amount: stack }, { intentId: stackIntent(event) })}
         title={stack < minimum ? `Below this chama's minimum of ${formatAmount(minimum, unit)}: it will be refused` : undefined}
       >
         Stack {STACK_SATS.toString()} sats

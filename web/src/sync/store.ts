@@ -90,6 +90,22 @@ export class ActionStore {
     return this.snapshot;
   }
 
+  /**
+   * Inserts a new action unless one carrying the same `intentId` exists, in this store or in
+   * storage (another tab's, re-read first); returns the action that is kept, so a second submit
+   * of one intent changes nothing.
+   */
+  add(action: Action): Action {
+    if (action.intentId !== undefined) {
+      this.reload();
+      for (const existing of this.actions.values()) {
+        if (existing.intentId === action.intentId) return existing;
+      }
+    }
+    this.put(action);
+    return action;
+  }
+
   /** Inserts or replaces an action and persists. */
   put(action: Action): void {
     this.actions.set(action.id, action);

@@ -33,6 +33,9 @@ export type Action = {
   chainId: number;
   account: Address;
   params: ActionParams;
+  /** The one intent of the user's this action carries out (a click, a confirmed review): a
+   * second submit with the same id, from any tab, returns this action instead of a new one. */
+  intentId?: string;
   status: ActionStatus;
   /** Milliseconds since the epoch (the engine's clock). */
   createdAt: number;
