@@ -20,6 +20,7 @@ import { type ReadsResult, runReads } from "./reads";
 import { type RealtimeResult, runRealtime } from "./realtime";
 import { type ReconcileResult, runReconcile } from "./reconcile";
 import { loadAverage } from "./lib/rss";
+import { JengaError } from "../common/errors";
 
 const SIZES = {
   full: {
@@ -48,8 +49,9 @@ const SIZES = {
 const BENCHES = ["backfill", "realtime", "reads", "reconcile"] as const;
 type Bench = (typeof BENCHES)[number];
 
-export class UsageError extends Error {
+export class UsageError extends JengaError {
   override name = "UsageError";
+  override readonly expected = true;
 }
 
 function parseArgs(argv: string[]) {

@@ -27,6 +27,7 @@ import type { Action } from "../web/src/sync/types";
 import { viemChain } from "../web/src/sync/viemChain";
 import { LOCAL_CHAIN_ID, chainFor } from "../common/chain";
 import { type Wallet, devWallet } from "../web/src/wallet";
+import { JengaError } from "../common/errors";
 
 export type RealtimeResult = {
   samples: number;
@@ -49,7 +50,7 @@ const DEPLOYER: Address = devAccounts(1)[0]!.address;
 const CLIENT_ACCOUNT_INDEX = 1;
 const SAMPLE_TIMEOUT_MS = 30_000;
 
-export class RealtimeSampleError extends Error {
+export class RealtimeSampleError extends JengaError {
   override name = "RealtimeSampleError";
 }
 

@@ -14,6 +14,7 @@ import { ActionStore, DEFAULT_STORAGE_KEY, type KeyValueStorage, memoryStorage, 
 import type { Action, ActionKind, ActionParams, IndexedRow } from "../web/src/sync/types";
 import { FakeChain } from "../test/_support/fakes";
 import { round } from "./lib/stats";
+import { JengaError } from "../common/errors";
 
 export type ReconcileResult = {
   pending: number;
@@ -135,7 +136,7 @@ function best(runs: number, fn: () => unknown): number {
   return min;
 }
 
-export class ReconcileMismatchError extends Error {
+export class ReconcileMismatchError extends JengaError {
   override name = "ReconcileMismatchError";
 }
 

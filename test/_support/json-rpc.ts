@@ -3,8 +3,9 @@
  * the floor reference) and the chaos harness. One HTTP request carries many calls; errors are
  * thrown with the method that failed.
  */
+import { JengaError } from "../../common/errors";
 
-export class JsonRpcError extends Error {
+export class JsonRpcError extends JengaError {
   override name = "JsonRpcError";
 }
 

@@ -7,14 +7,16 @@ import os from "node:os";
 import path from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
 import { projectRoot } from "../../scripts/lib/chama";
+import { JengaError } from "../../common/errors";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /** Where screenshots go (gitignored; CI keeps it as an artifact). */
 export const RESULTS_DIR = path.join(projectRoot, "test-results");
 
-export class MissingBrowserError extends Error {
+export class MissingBrowserError extends JengaError {
   override name = "MissingBrowserError";
+  override readonly expected = true;
 }
 
 /** Throws, naming the fix, when Chromium is not installed. The browser tests never skip. */
