@@ -123,8 +123,10 @@ describe("sync engine on a real chain and indexer", () => {
       await chain.testClient.mine({ blocks: 1 });
       const replaced = await waitForStatus(engine, first.id, "replaced");
       expect(replaced.replacedBy).toBe(cancel);
-      // Whichever notices first, viem's onReplaced or the engine's nonce check, names it.
-      expect(replaced.error?.message).toMatch(new RegExp(`(cancelled|was used by another transaction).*${cancel}`));
+      // Whichever notices first, viem's onReplaced or the engine's nonce check, names it a
+      // cancellation, the one replacement a retry can still carry out.
+      expect(replaced.error?.reason).toBe("cancelled");
+      expect(replaced.error?.message).toMatch(new RegExp(`^cancelled: nonce ${pending.nonce} was used by ${cancel}`));
 
       // Speed-up: the same call, same nonce, higher fees.
       const second = engine.submit({ account, params: stack(1n, 300n) });

@@ -66,7 +66,7 @@ export class FakeChain implements ChainPort {
   /** Transactions the node knows: hash -> block (null = in the mempool). */
   known = new Map<Hash, bigint | null>();
   /** Mined transactions by `${account}:${nonce}`. */
-  byNonce = new Map<string, { hash: Hash; sameCall: boolean }>();
+  byNonce = new Map<string, { hash: Hash; sameCall: boolean; cancel?: boolean }>();
   /** When set, the next send throws this. */
   sendError: Error | undefined;
   private receipts = new Map<Hash, { deferred: Deferred<Receipt>; onReplaced: (r: Replacement) => void }>();
@@ -152,7 +152,11 @@ export class FakeChain implements ChainPort {
     this.known.delete(params.hash);
     this.known.set(newHash, this.head);
     this.latestNonce.set(params.account.toLowerCase(), params.nonce + 1);
-    this.byNonce.set(`${params.account.toLowerCase()}:${params.nonce}`, { hash: newHash, sameCall: params.reason === "repriced" });
+    this.byNonce.set(`${params.account.toLowerCase()}:${params.nonce}`, {
+      hash: newHash,
+      sameCall: params.reason === "repriced",
+      cancel: params.reason === "cancelled",
+    });
     const receipt: Receipt = { status: "success", blockNumber: this.head, logIndex: 0 };
     const watcher = this.receipts.get(params.hash);
     this.receipts.delete(params.hash);

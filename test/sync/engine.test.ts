@@ -11,7 +11,8 @@ import { memoryLock } from "../../web/src/sync/lock";
 import { NonceUsedError, UnreachableError } from "../../web/src/sync/ports";
 import { ActionStore, type KeyValueStorage, memoryStorage } from "../../web/src/sync/store";
 import type { Action, ActionParams, IndexedRow } from "../../web/src/sync/types";
-import { FakeChain, FakeClock, FakeIndexer, settle } from "../_support/fakes";
+import { DismissRefusedError, RetryRefusedError } from "../../web/src/sync/rules";
+import { FakeChain, FakeClock, FakeIndexer, hashOf, settle } from "../_support/fakes";
 
 const ALICE: Address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const STACK: ActionParams = { kind: "contribution", chamaId: 1n, amount: 1_000n * SAT };
@@ -282,21 +283,37 @@ describe("one store update per pass", () => {
 });
 
 describe("failures", () => {
-  test("a revert fails with the reason; a retry sends afresh with a new nonce", async () => {
+  test("a revert fails with the reason; a retry is refused with a clear error and changes nothing", async () => {
     const engine = makeEngine();
     await engine.start();
     const action = await sendStack(engine);
     chain.mine({ hash: action.hash!, account: ALICE, nonce: 0, status: "reverted", revertReason: "BelowMinimum(1, 2)" });
     await settle();
-    expect(engine.store.get(action.id)).toMatchObject({ status: "failed", error: { reason: "reverted", message: "reverted: BelowMinimum(1, 2)" } });
+    const failed = engine.store.get(action.id)!;
+    expect(failed).toMatchObject({ status: "failed", error: { reason: "reverted", message: "reverted: BelowMinimum(1, 2)" } });
     expect(engine.health()).toMatchObject({ failed: 1, pending: 0 });
+    const saved = storage.getItem(engine.store.key);
 
-    await engine.retry(action.id);
+    expect(() => engine.retry(action.id)).toThrow(RetryRefusedError);
+    expect(() => engine.retry(action.id)).toThrow(
+      `Action ${action.id} cannot be retried: it reverted on chain, and the same call would revert again.`,
+    );
     await settle();
-    const retried = engine.store.get(action.id)!;
-    expect(retried.status).toBe("pending");
-    expect(chain.sent.map((s) => s.nonce)).toEqual([0, 1]);
-    expect(retried.hashes).toEqual([chain.sent[1]!.hash]);
+    expect(engine.store.get(action.id)).toEqual(failed);
+    expect(storage.getItem(engine.store.key)).toBe(saved);
+    expect(chain.sent).toHaveLength(1);
+  });
+
+  test("a refusal before sending gets no retry either", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    chain.sendError = new Error("would revert: BelowMinimum(1, 2)");
+    const draft = engine.submit({ account: ALICE, params: STACK });
+    await settle();
+    expect(engine.store.get(draft.id)?.error?.reason).toBe("rejected");
+    expect(() => engine.retry(draft.id)).toThrow(/cannot be retried: it was refused before sending/);
+    expect(engine.store.get(draft.id)?.status).toBe("failed");
+    expect(chain.calls.filter((c) => c === "send")).toHaveLength(1);
   });
 
   test("a wallet rejection fails without spending a nonce", async () => {
@@ -377,8 +394,41 @@ describe("replacement", () => {
     const action = await sendStack(engine);
     const other = chain.replace({ hash: action.hash!, account: ALICE, nonce: 0, reason });
     await settle();
-    expect(engine.store.get(action.id)).toMatchObject({ status: "replaced", replacedBy: other.hash, error: { reason: "replaced" } });
+    expect(engine.store.get(action.id)).toMatchObject({ status: "replaced", replacedBy: other.hash, error: { reason } });
     expect(engine.health().failed).toBe(1);
+  });
+
+  test("a cancellation found by nonce (no watcher saw it) is told apart from another call", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    // The cancellation took nonce 0 and the original left the mempool.
+    chain.head += 1n;
+    chain.known.delete(action.hash!);
+    chain.latestNonce.set(ALICE.toLowerCase(), 1);
+    chain.byNonce.set(`${ALICE.toLowerCase()}:0`, { hash: hashOf(0xca), sameCall: false, cancel: true });
+    indexer.push(chain.head);
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({
+      status: "replaced",
+      replacedBy: hashOf(0xca),
+      error: { reason: "cancelled", message: `cancelled: nonce 0 was used by ${hashOf(0xca)}` },
+    });
+    await engine.retry(action.id);
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({ status: "pending", nonce: 1 });
+    expect(chain.sent.map((s) => s.nonce)).toEqual([0, 1]);
+  });
+
+  test("replaced by a different call: no retry (resending could repeat what that call did)", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    chain.replace({ hash: action.hash!, account: ALICE, nonce: 0, reason: "replaced" });
+    await settle();
+    expect(() => engine.retry(action.id)).toThrow(RetryRefusedError);
+    expect(engine.store.get(action.id)?.status).toBe("replaced");
+    expect(chain.sent).toHaveLength(1);
   });
 
   test("a replaced action can be retried: a fresh send with the next nonce", async () => {
@@ -824,5 +874,134 @@ describe("one submission per intent", () => {
     engine.submit({ account: ALICE, params: STACK });
     await settle();
     expect(chain.sent).toHaveLength(2);
+  });
+});
+
+describe("retry only where it can succeed", () => {
+  test("a timed-out action can be retried, keeping its nonce", async () => {
+    const engine = makeEngine({ timeoutMs: 5_000 });
+    await engine.start();
+    const action = await sendStack(engine);
+    clock.advance(5_000);
+    await settle();
+    expect(engine.store.get(action.id)?.error?.reason).toBe("timeout");
+    await engine.retry(action.id);
+    await settle();
+    expect(chain.sent.map((s) => ({ nonce: s.nonce, replace: s.replace }))).toEqual([
+      { nonce: 0, replace: false },
+      { nonce: 0, replace: true },
+    ]);
+  });
+
+  test("a dropped action can be retried, keeping its nonce", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const action = await sendStack(engine);
+    engine.store.update(action.id, { status: "dropped", error: { reason: "dropped", message: "dropped" } });
+    chain.known.delete(action.hash!);
+    await engine.retry(action.id);
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({ status: "pending", nonce: 0 });
+    expect(chain.sent.map((s) => s.nonce)).toEqual([0, 0]);
+  });
+});
+
+describe("dismiss", () => {
+  /** Sends a stack and lets the chain revert it; returns the failed action. */
+  async function revertedStack(engine: SyncEngine): Promise<Action> {
+    const action = await sendStack(engine);
+    chain.mine({ hash: action.hash!, account: ALICE, nonce: action.nonce!, status: "reverted" });
+    await settle();
+    return engine.store.get(action.id)!;
+  }
+
+  test("a dismissed failure leaves the counts, is saved, and a second tab sees it", async () => {
+    const tabA = makeEngine();
+    const tabB = makeEngine();
+    await tabA.start();
+    await tabB.start();
+    const failed = await revertedStack(tabA);
+    tabB.store.reload();
+    expect(tabA.health().failed).toBe(1);
+    expect(tabB.health().failed).toBe(1);
+
+    tabA.dismiss(failed.id);
+    expect(tabA.store.get(failed.id)?.dismissedAt).toBe(clock.now());
+    expect(tabA.health().failed).toBe(0);
+    // Tab B writes before it has handled the storage event: the dismissal survives.
+    const other = tabB.submit({ account: ALICE, params: STACK });
+    await settle();
+    tabB.store.reload();
+    expect(tabB.store.get(failed.id)?.dismissedAt).toBe(clock.now());
+    expect(tabB.health()).toMatchObject({ failed: 0, pending: 1 });
+
+    // A reload reads it back, still dismissed.
+    const reloaded = makeEngine();
+    expect(reloaded.store.get(failed.id)?.dismissedAt).toBe(clock.now());
+    expect(reloaded.health().failed).toBe(0);
+    expect(reloaded.store.get(other.id)?.status).toBe("pending");
+    // Dismissed is not retried either.
+    expect(() => reloaded.retry(failed.id)).toThrow("cannot be retried: it was dismissed");
+  });
+
+  test("only a finished failure can be dismissed, once; nothing changes otherwise", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    const pending = await sendStack(engine);
+    expect(() => engine.dismiss(pending.id)).toThrow(DismissRefusedError);
+    expect(() => engine.dismiss(pending.id)).toThrow(`Action ${pending.id} is pending; only failed, dropped or replaced actions can be dismissed.`);
+    expect(engine.store.get(pending.id)?.dismissedAt).toBeUndefined();
+    expect(() => engine.dismiss("nope")).toThrow(/unknown action/);
+
+    const failed = await revertedStack(engine);
+    expect(failed.id).not.toBe(pending.id);
+    engine.dismiss(failed.id);
+    const saved = storage.getItem(engine.store.key);
+    expect(() => engine.dismiss(failed.id)).toThrow(`Action ${failed.id} is already dismissed.`);
+    expect(storage.getItem(engine.store.key)).toBe(saved);
+  });
+
+  test("a dismissed timeout whose transaction lands after all is shown again", async () => {
+    const engine = makeEngine({ timeoutMs: 5_000 });
+    await engine.start();
+    const action = await sendStack(engine);
+    clock.advance(5_000);
+    await settle();
+    engine.dismiss(action.id);
+    chain.mine({ hash: action.hash!, account: ALICE, nonce: 0 });
+    await settle();
+    expect(engine.store.get(action.id)).toMatchObject({ status: "confirmed", dismissedAt: undefined });
+    expect(engine.health().pending).toBe(1);
+  });
+});
+
+describe("counts per account", () => {
+  const BOB: Address = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+
+  test("the health counts only the current account's actions; another account's failures are not counted", async () => {
+    chain.account = ALICE;
+    const alice = makeEngine();
+    await alice.start();
+    const action = await sendStack(alice);
+    chain.mine({ hash: action.hash!, account: ALICE, nonce: 0, status: "reverted" });
+    await settle();
+    expect(alice.health().failed).toBe(1);
+    alice.stop();
+
+    // The same browser, another dev account: Alice's failure is hers alone.
+    chain.account = BOB;
+    const bob = makeEngine();
+    await bob.start();
+    expect(bob.store.get(action.id)?.status).toBe("failed");
+    expect(bob.health()).toMatchObject({ failed: 0, pending: 0, drafts: 0 });
+    chain.unreachable = true;
+    bob.submit({ account: BOB, params: STACK });
+    await settle();
+    expect(bob.health()).toMatchObject({ drafts: 1, failed: 0 });
+    bob.stop();
+
+    chain.account = ALICE;
+    const back = makeEngine();
+    expect(back.health()).toMatchObject({ failed: 1, drafts: 0 });
   });
 });

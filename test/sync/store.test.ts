@@ -134,6 +134,33 @@ describe("ActionStore", () => {
     expect(tabA.list().map((a) => a.id).sort()).toEqual(["first", "other", "plain"]);
   });
 
+  test("a dismissal is saved and a second store sees it, even one that writes from a stale copy", () => {
+    const storage = memoryStorage();
+    let now = NOW;
+    const tabA = new ActionStore({ storage, now: () => now });
+    const tabB = new ActionStore({ storage, now: () => now });
+    tabA.put(action({ id: "x", status: "failed", error: { reason: "reverted", message: "reverted" } }));
+    tabA.put(action({ id: "y", status: "pending" }));
+    tabB.reload();
+    now += 10;
+    tabA.update("x", { dismissedAt: now });
+
+    // Tab B has not reloaded: its copy of "x" is the undismissed one. Its own writes (an
+    // update, a put) start from storage and keep tab A's dismissal.
+    expect(tabB.get("x")?.dismissedAt).toBeUndefined();
+    now += 10;
+    tabB.update("y", { status: "confirmed" });
+    tabB.put(action({ id: "z" }));
+    expect(tabB.get("x")?.dismissedAt).toBe(NOW + 10);
+
+    const reloaded = new ActionStore({ storage, now: () => now });
+    expect(reloaded.get("x")?.dismissedAt).toBe(NOW + 10);
+    expect(reloaded.get("y")?.status).toBe("confirmed");
+    expect(reloaded.list().map((a) => a.id)).toEqual(["x", "y", "z"]);
+    tabA.reload();
+    expect(tabA.get("y")?.status).toBe("confirmed");
+  });
+
   test("unreadable storage fails loudly, naming the key", () => {
     const storage = memoryStorage();
     storage.setItem("jenga.actions.v1", "{not json");

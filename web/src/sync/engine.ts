@@ -23,6 +23,7 @@ import {
   UnreachableError,
   systemClock,
 } from "./ports";
+import { DismissRefusedError, RetryRefusedError, canDismiss, ownActions, retryPlan } from "./rules";
 import type { ActionStore } from "./store";
 import type { Action, ActionParams, IndexedRow, Receipt, Replacement } from "./types";
 
@@ -174,18 +175,19 @@ export class SyncEngine {
   }
 
   /**
-   * Tries a failed, dropped or replaced action again. One that owns a nonce (timed out,
-   * dropped) keeps it: the engine first checks whether the nonce was used meanwhile and, if
-   * not, resends with that same nonce, so at most one of the transactions can ever land.
+   * Tries a finished failure again where a retry can succeed (`retryPlan`: timed out, dropped,
+   * cancelled); anything else throws RetryRefusedError and changes nothing. One that owns a
+   * nonce (timed out, dropped) keeps it: the engine first checks whether the nonce was used
+   * meanwhile and, if not, resends with that same nonce, so at most one transaction can land.
    */
   retry(id: string): Promise<void> {
+    // Another tab may have retried or dismissed it meanwhile.
+    this.store.reload();
     const action = this.store.get(id);
     if (!action) throw new Error(`unknown action ${id}`);
-    if (!["failed", "dropped", "replaced"].includes(action.status)) {
-      throw new Error(`action ${id} is ${action.status}; only failed, dropped or replaced actions can be retried`);
-    }
-    const keepsNonce =
-      action.status === "dropped" || (action.status === "failed" && action.error?.reason === "timeout");
+    const plan = retryPlan(action);
+    if (!plan.retryable) throw new RetryRefusedError({ action, why: plan.why });
+    const keepsNonce = plan.keepsNonce;
     this.store.update(id, {
       status: "draft",
       error: undefined,
@@ -193,6 +195,18 @@ export class SyncEngine {
       ...(keepsNonce ? {} : { nonce: undefined, reservedAtBlock: undefined, hash: undefined, hashes: [] }),
     });
     return this.refresh();
+  }
+
+  /**
+   * Dismisses a finished failure: it leaves the rows and the counts, and the dismissal is saved
+   * (every tab, every reload). Anything else throws DismissRefusedError and changes nothing.
+   */
+  dismiss(id: string): void {
+    this.store.reload();
+    const action = this.store.get(id);
+    if (!action) throw new Error(`unknown action ${id}`);
+    if (!canDismiss(action)) throw new DismissRefusedError({ action });
+    this.store.update(id, { dismissedAt: this.clock.now() });
   }
 
   /** The connection may be back (the browser's `online` event, another tab's change). */
@@ -253,8 +267,33 @@ export class SyncEngine {
     this.checkIndexLag();
   }
 
+  /** The actions the engine follows: every account's on this chain (a receipt or a reorg needs
+   * no wallet). Listing and counting is for the current account only: `owned()`. */
   private mine(): Action[] {
     return this.store.list().filter((a) => a.chainId === this.chain.chainId);
+  }
+
+  /** The current account's actions on this chain, dismissed ones left out (what the health
+   * counts); without an account, every account's. */
+  private owned(): Action[] {
+    const account = this.chain.account;
+    if (!account) return this.mine().filter((a) => a.dismissedAt === undefined);
+    return ownActions(this.store.list(), { chainId: this.chain.chainId, account });
+  }
+
+  /** What an action becomes when another transaction used its nonce. */
+  private replacedPatch(action: Action, by: { hash?: Hash; cancel?: boolean }): Partial<Action> {
+    const slot = `nonce ${action.nonce} was used by`;
+    return {
+      status: "replaced",
+      replacedBy: by.hash,
+      error: by.cancel
+        ? { reason: "cancelled", message: `cancelled: ${slot} ${by.hash ?? "a cancellation"}` }
+        : {
+            reason: "replaced",
+            message: by.hash ? `${slot} another transaction (${by.hash})` : `${slot} another transaction`,
+          },
+    };
   }
 
   /** Sends drafts oldest first, one account at a time under that account's lock. */
@@ -352,16 +391,7 @@ export class SyncEngine {
       this.watch(action.id);
       return true;
     }
-    this.store.update(action.id, {
-      status: "replaced",
-      replacedBy: found?.hash,
-      error: {
-        reason: "replaced",
-        message: found
-          ? `nonce ${action.nonce} was used by another transaction (${found.hash})`
-          : `nonce ${action.nonce} was used by another transaction`,
-      },
-    });
+    this.store.update(action.id, this.replacedPatch(action, { hash: found?.hash, cancel: found?.cancel }));
     return true;
   }
 
@@ -410,11 +440,7 @@ export class SyncEngine {
       });
       this.watch(action.id);
     } else {
-      this.store.update(action.id, {
-        status: "replaced",
-        replacedBy: found.hash,
-        error: { reason: "replaced", message: `nonce ${action.nonce} was used by another transaction (${found.hash})` },
-      });
+      this.store.update(action.id, this.replacedPatch(action, found));
     }
   }
 
@@ -459,17 +485,7 @@ export class SyncEngine {
       });
       return;
     }
-    this.store.update(id, {
-      status: "replaced",
-      replacedBy: replacement.hash,
-      error: {
-        reason: "replaced",
-        message:
-          replacement.reason === "cancelled"
-            ? `cancelled: nonce ${action.nonce} was used by ${replacement.hash}`
-            : `replaced: nonce ${action.nonce} was used by another transaction (${replacement.hash})`,
-      },
-    });
+    this.store.update(id, this.replacedPatch(action, { hash: replacement.hash, cancel: replacement.reason === "cancelled" }));
   }
 
   private onReceipt(id: string, hash: Hash, receipt: Receipt): void {
@@ -483,6 +499,8 @@ export class SyncEngine {
         blockNumber: receipt.blockNumber,
         logIndex: receipt.logIndex,
         error: undefined,
+        // A timed-out action that lands after all is shown again, dismissed or not.
+        dismissedAt: undefined,
       });
     } else {
       this.store.update(id, {
@@ -763,7 +781,7 @@ export class SyncEngine {
     let pending = 0;
     let failed = 0;
     let discrepancies = 0;
-    for (const action of this.mine()) {
+    for (const action of this.owned()) {
       if (action.status === "draft") drafts++;
       else if (action.status === "pending" || action.status === "confirmed") pending++;
       else if (action.status === "failed" || action.status === "dropped" || action.status === "replaced") failed++;

@@ -39,8 +39,12 @@ export type ChainPort = {
   /** The transaction if the node knows it (mined or in its mempool). */
   getTransaction: (hash: Hash) => Promise<{ blockNumber: bigint | null } | undefined>;
   /** The mined transaction from the action's account with the action's nonce, scanning from
-   * `fromBlock`; `sameCall` says whether it carries the action's call. */
-  findByNonce: (params: { action: Action; fromBlock: bigint }) => Promise<{ hash: Hash; sameCall: boolean } | undefined>;
+   * `fromBlock`; `sameCall` says whether it carries the action's call, `cancel` whether it is a
+   * cancellation (a 0-value transfer to the account itself, as viem's `onReplaced` tells them). */
+  findByNonce: (params: {
+    action: Action;
+    fromBlock: bigint;
+  }) => Promise<{ hash: Hash; sameCall: boolean; cancel?: boolean } | undefined>;
 };
 
 export type IndexedBlock = { number: bigint; timestamp: bigint };

@@ -57,9 +57,16 @@ export class ActionStore {
 
   /** Re-reads storage (another tab wrote it), keeping the newer copy of each action. */
   reload(): void {
-    const stored = this.read();
+    this.actions = this.merged();
+    this.changed();
+  }
+
+  /** Storage's actions merged with this store's, the newer copy of each winning, and those past
+   * the age limit forgotten. Every write starts from it, so a tab whose copy is behind (its
+   * `storage` event not handled yet) never writes back over another tab's newer change. */
+  private merged(): Map<string, Action> {
     const next = new Map<string, Action>();
-    for (const action of stored) {
+    for (const action of this.read()) {
       const mine = this.actions.get(action.id);
       next.set(action.id, mine && mine.updatedAt > action.updatedAt ? mine : action);
     }
@@ -67,8 +74,7 @@ export class ActionStore {
     for (const [id, action] of next) {
       if (action.createdAt < cutoff && action.status !== "pending") next.delete(id);
     }
-    this.actions = next;
-    this.changed();
+    return next;
   }
 
   private read(): Action[] {
@@ -108,7 +114,9 @@ export class ActionStore {
 
   /** Inserts or replaces an action and persists. */
   put(action: Action): void {
-    this.actions.set(action.id, action);
+    const next = this.merged();
+    next.set(action.id, action);
+    this.actions = next;
     this.persist();
     this.changed();
   }
@@ -121,21 +129,24 @@ export class ActionStore {
   /**
    * Applies patches to several actions as one change: each is stamped as `update` stamps it,
    * then storage is written once (one `storage` event for the other tabs), the list sorted once
-   * and the subscribers told once. Patches apply in order, so two for one id both count.
+   * and the subscribers told once. Patches apply in order, so two for one id both count, and
+   * to the newest copy of each action (another tab's write is read first).
    * Returns the new actions in patch order; an unknown id throws before anything changes.
    */
   updateMany(patches: readonly { id: string; patch: Partial<Action> }[]): Action[] {
     if (patches.length === 0) return [];
     const now = this.now();
+    const base = this.merged();
     const staged = new Map<string, Action>();
     const out = patches.map(({ id, patch }) => {
-      const current = staged.get(id) ?? this.actions.get(id);
+      const current = staged.get(id) ?? base.get(id);
       if (!current) throw new Error(`unknown action ${id}`);
       const next: Action = { ...current, ...patch, updatedAt: Math.max(now, current.updatedAt + 1) };
       staged.set(id, next);
       return next;
     });
-    for (const [id, action] of staged) this.actions.set(id, action);
+    for (const [id, action] of staged) base.set(id, action);
+    this.actions = base;
     this.persist();
     this.changed();
     return out;

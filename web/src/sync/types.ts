@@ -17,12 +17,15 @@ export type ActionParams =
  * - `confirmed`: the receipt says it succeeded.
  * - `reconciled`: the indexed row matched it and replaced it on screen.
  * - `failed`: reverted, rejected or timed out; `error` says which.
- * - `replaced`: its nonce was used by a different transaction (a cancellation or another call).
+ * - `replaced`: its nonce was used by a different transaction: a cancellation (`error.reason`
+ *   `cancelled`) or another call (`replaced`).
  * - `dropped`: the transaction vanished (after a reorg, or evicted) and its nonce is still free.
+ *
+ * Whether a finished one may be retried is `retryPlan` in `rules.ts`.
  */
 export type ActionStatus = "draft" | "pending" | "confirmed" | "reconciled" | "failed" | "replaced" | "dropped";
 
-export type FailureReason = "reverted" | "rejected" | "timeout" | "dropped" | "replaced";
+export type FailureReason = "reverted" | "rejected" | "timeout" | "dropped" | "replaced" | "cancelled";
 
 /** The indexed values, when they differ from what the action said. Chain wins. */
 export type Discrepancy = { field: string; expected: string; actual: string };
@@ -61,6 +64,9 @@ export type Action = {
   reorged?: boolean;
   /** Hash of the transaction that used this action's nonce instead (status `replaced`). */
   replacedBy?: Hash;
+  /** When the user dismissed this finished failure (the engine's clock, ms): it leaves the rows
+   * and the counts, in every tab. */
+  dismissedAt?: number;
 };
 
 /** A row of the index as the row matching needs it (one per event log). */

@@ -216,7 +216,8 @@ export function viemChain(params: ViemChainParameters): ChainPort {
             if (tx.nonce !== action.nonce || !isAddressEqual(tx.from, action.account)) continue;
             const sameCall =
               tx.to !== null && isAddressEqual(tx.to, address) && tx.input.toLowerCase() === call.data.toLowerCase() && tx.value === call.value;
-            return { hash: tx.hash, sameCall };
+            const cancel = tx.to !== null && isAddressEqual(tx.to, action.account) && tx.value === 0n;
+            return { hash: tx.hash, sameCall, cancel };
           }
         }
         return undefined;
