@@ -98,13 +98,30 @@ export function App({ config }: { config: AppConfig }) {
     },
     [engine, wallet],
   );
-  const retry = useCallback((id: string) => void engine?.retry(id), [engine]);
+  const retry = useCallback(
+    (id: string) => {
+      if (!engine) throw new Error("Connect a wallet first.");
+      return engine.retry(id);
+    },
+    [engine],
+  );
+  const dismiss = useCallback(
+    (id: string) => {
+      if (!engine) throw new Error("Connect a wallet first.");
+      engine.dismiss(id);
+    },
+    [engine],
+  );
+  const owner = useMemo(
+    () => (wallet ? { chainId: config.chainId, account: wallet.address } : undefined),
+    [wallet, config.chainId],
+  );
 
-  const app: AppContextValue = { config, unit, wallet, submit, retry };
+  const app: AppContextValue = { config, unit, wallet, submit, retry, dismiss };
 
   return (
     <AppContext.Provider value={app}>
-      <SyncContext.Provider value={{ store, engine }}>
+      <SyncContext.Provider value={{ store, engine, owner }}>
         <header className="top">
           <a href="#/" className="brand">
             Jenga Index

@@ -12,7 +12,10 @@ export type AppContextValue = {
   /** Records the action (shown at once) and lets the engine send it. One `intentId` per
    * intent (a click, a review's Confirm): a repeat with the same id returns the first action. */
   submit: (params: ActionParams, options?: { intentId?: string }) => Action;
-  retry: (id: string) => void;
+  /** Tries a finished failure again; throws (RetryRefusedError) where a retry cannot succeed. */
+  retry: (id: string) => Promise<void>;
+  /** Hides a finished failure for good, in every tab. */
+  dismiss: (id: string) => void;
 };
 
 export const AppContext = createContext<AppContextValue | undefined>(undefined);

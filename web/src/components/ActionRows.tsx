@@ -2,11 +2,14 @@
  * Optimistic rows: the user's own actions that the index does not show yet (or that failed),
  * merged above the indexed rows at render time so a refetch never wipes them.
  */
+import { useState } from "react";
 import { useApp } from "../appContext";
 import { short } from "../format";
+import { canDismiss, canRetry } from "../sync/rules";
 import type { Action, ActionStatus } from "../sync/types";
 import { type Unit, formatAmount } from "../units";
 import { decodeChamaError } from "../chamaErrors";
+import { errorMessage } from "../../../common/errors";
 
 const BADGE: Record<ActionStatus, string> = {
   draft: "draft",
@@ -51,38 +54,70 @@ function amountOf(action: Action): bigint | undefined {
 }
 
 export function ActionRows(props: { actions: Action[]; columns: number; testId: string }) {
-  const { unit, retry } = useApp();
   return (
     <>
-      {props.actions.map((action) => {
-        const amount = amountOf(action);
-        const canRetry = action.status === "failed" || action.status === "dropped" || action.status === "replaced";
-        return (
-          <tr
-            key={action.id}
-            className={`action-row status-${action.status}`}
-            data-testid={props.testId}
-            data-status={action.status}
-            data-reorged={action.reorged ? "true" : "false"}
-            data-hash={action.hash ?? ""}
-          >
-            <td>
-              <StatusBadge action={action} />
-            </td>
-            <td>{action.params.kind === "payout" ? short(action.params.recipient) : short(action.account)}</td>
-            <td className="amount">{amount === undefined ? "" : formatAmount(amount, unit)}</td>
-            <td colSpan={Math.max(1, props.columns - 3)} className="detail">
-              {describe(action, unit)}
-              {action.hash ? <code className="hash"> {short(action.hash)}</code> : null}
-              {canRetry ? (
-                <button type="button" className="retry" data-testid="retry" onClick={() => retry(action.id)}>
-                  Retry
-                </button>
-              ) : null}
-            </td>
-          </tr>
-        );
-      })}
+      {props.actions.map((action) => (
+        <ActionRow key={action.id} action={action} columns={props.columns} testId={props.testId} />
+      ))}
     </>
+  );
+}
+
+/** One action. Retry only where a retry can succeed (`canRetry`: timed out, dropped,
+ * cancelled); Dismiss for every finished failure. A refusal (another tab acted first) shows
+ * on the row. */
+function ActionRow({ action, columns, testId }: { action: Action; columns: number; testId: string }) {
+  const { unit, retry, dismiss } = useApp();
+  const [error, setError] = useState<string>();
+  const amount = amountOf(action);
+  const onRetry = () => {
+    setError(undefined);
+    try {
+      retry(action.id).catch((e: unknown) => setError(errorMessage(e)));
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  };
+  const onDismiss = () => {
+    try {
+      dismiss(action.id);
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  };
+  return (
+    <tr
+      className={`action-row status-${action.status}`}
+      data-testid={testId}
+      data-status={action.status}
+      data-reorged={action.reorged ? "true" : "false"}
+      data-hash={action.hash ?? ""}
+    >
+      <td>
+        <StatusBadge action={action} />
+      </td>
+      <td>{action.params.kind === "payout" ? short(action.params.recipient) : short(action.account)}</td>
+      <td className="amount">{amount === undefined ? "" : formatAmount(amount, unit)}</td>
+      <td colSpan={Math.max(1, columns - 3)} className="detail">
+        {describe(action, unit)}
+        {action.hash ? <code className="hash"> {short(action.hash)}</code> : null}
+        {canRetry(action) ? (
+          <button type="button" className="retry" data-testid="retry" onClick={onRetry}>
+            Retry
+          </button>
+        ) : null}
+        {canDismiss(action) ? (
+          <button type="button" className="dismiss" data-testid="dismiss" onClick={onDismiss}>
+            Dismiss
+          </button>
+        ) : null}
+        {error ? (
+          <span className="error" data-testid="action-error">
+            {" "}
+            {error}
+          </span>
+        ) : null}
+      </td>
+    </tr>
   );
 }

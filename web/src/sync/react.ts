@@ -1,10 +1,12 @@
 /** React bindings for the framework-free sync core. */
-import { createContext, useContext, useSyncExternalStore } from "react";
+import { createContext, useContext, useMemo, useSyncExternalStore } from "react";
 import type { EngineHealth, SyncEngine } from "./engine";
+import { type ActionOwner, ownActions } from "./rules";
 import type { ActionStore } from "./store";
 import type { Action } from "./types";
 
-export type SyncContextValue = { store: ActionStore; engine: SyncEngine | undefined };
+/** `owner`: the connected wallet's account on the app's chain (undefined without a wallet). */
+export type SyncContextValue = { store: ActionStore; engine: SyncEngine | undefined; owner: ActionOwner | undefined };
 export const SyncContext = createContext<SyncContextValue | undefined>(undefined);
 
 export function useSync(): SyncContextValue {
@@ -13,11 +15,24 @@ export function useSync(): SyncContextValue {
   return value;
 }
 
+const NONE: Action[] = [];
+
+/**
+ * The current account's actions on the app's chain, oldest first, dismissed ones left out; none
+ * without a wallet. The store is shared by every account and tab of the browser: every list of
+ * actions reads them here, so another dev account's rows never show under this one.
+ */
 export function useActions(): Action[] {
-  const { store } = useSync();
-  return useSyncExternalStore(
+  const { store, owner } = useSync();
+  const all = useSyncExternalStore(
     (listener) => store.subscribe(listener),
     () => store.list(),
+  );
+  const chainId = owner?.chainId;
+  const account = owner?.account;
+  return useMemo(
+    () => (chainId === undefined || account === undefined ? NONE : ownActions(all, { chainId, account })),
+    [all, chainId, account],
   );
 }
 
