@@ -33,6 +33,12 @@ const SENTENCES: Record<ChamaErrorName, (args: readonly Arg[], unit: Unit) => st
 
 const ERRORS = ChamaAbi.filter((item) => item.type === "error");
 
+/** The sentence for one of the contract's errors, from its arguments (the form checks say
+ * what the contract would say, in the same words). */
+export function chamaErrorSentence<N extends ChamaErrorName>(params: { name: N; args: readonly Arg[]; unit: Unit }): string {
+  return SENTENCES[params.name](params.args, params.unit);
+}
+
 function sentence(name: string, args: readonly unknown[], unit: Unit): string | undefined {
   const describe = (SENTENCES as Record<string, ((args: readonly Arg[], unit: Unit) => string) | undefined>)[name];
   if (!describe) return undefined;
