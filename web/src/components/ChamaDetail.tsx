@@ -1,18 +1,19 @@
 /** One chama: totals, daily chart, contributions and payouts (with the user's pending rows
  * inline), members, and the actions: stack, custom contribution, payout (admin only). */
 import { type FormEvent, useState } from "react";
-import { type Address, isAddress } from "viem";
+import type { Address } from "viem";
 import { useApp } from "../appContext";
 import { accountHref, dayLabel, sameAddress, short } from "../format";
 import { CHAMA_QUERY, type ChamaData } from "../queries";
 import { useActions } from "../sync/react";
 import type { Action } from "../sync/types";
 import { SAT } from "../../../common/chain";
-import { formatAmount, parseAmount } from "../units";
+import { formatAmount, readAmount } from "../units";
+import { AddressError, type ChamaFacts, checkAction, parseRecipient } from "../checks";
+import { chamaErrorSentence } from "../chamaErrors";
+import { type Review, ReviewDialog } from "./ReviewDialog";
 import { ActionRows } from "./ActionRows";
 import { useIndexedQuery } from "../hooks/useIndexedQuery";
-import { useClickIntent } from "../intent";
-import { errorMessage } from "../../../common/errors";
 
 const STACK_SATS = 1_000n;
 
@@ -68,6 +69,13 @@ export function ChamaDetail({ id }: { id: bigint }) {
   const payoutHashes = new Set(payouts.map((p) => p.transactionHash.toLowerCase()));
   const mine = new Set(actions.flatMap((a) => a.hashes.map((h) => h.toLowerCase())));
   const isAdmin = sameAddress(wallet?.address, chama.creator);
+  const facts: ChamaFacts = {
+    id,
+    name: chama.name,
+    minimum: BigInt(chama.contributionAmount),
+    balance: BigInt(chama.balance),
+    admin: chama.creator,
+  };
 
   return (
     <section>
@@ -100,8 +108,8 @@ export function ChamaDetail({ id }: { id: bigint }) {
         </div>
       </div>
 
-      <ContributeBox chamaId={id} minimum={BigInt(chama.contributionAmount)} />
-      {isAdmin ? <PayoutBox chamaId={id} balance={BigInt(chama.balance)} /> : null}
+      <ContributeBox chama={facts} />
+      {isAdmin ? <PayoutBox chama={facts} /> : null}
 
       <h2>Daily contributions</h2>
       <DailyChart days={chama.days.items} />
@@ -204,90 +212,152 @@ export function ChamaDetail({ id }: { id: bigint }) {
   );
 }
 
-function ContributeBox({ chamaId, minimum }: { chamaId: bigint; minimum: bigint }) {
-  const { unit, submit, wallet } = useApp();
+function ContributeBox({ chama }: { chama: ChamaFacts }) {
+  const { unit, wallet } = useApp();
   const [custom, setCustom] = useState("");
-  const [error, setError] = useState<string>();
+  // The review open, and whether it came from the custom field (cleared once confirmed).
+  const [review, setReview] = useState<Review & { fromCustom?: boolean }>();
   const stack = STACK_SATS * SAT;
-  // A double-click is one intent: its second click returns the first click's action.
-  const stackIntent = useClickIntent();
+  const stackRefused = stack < chama.minimum;
+
+  // Checked as the person types: the amount rule first, then what the chama would refuse.
+  const typed = custom === "" ? undefined : readAmount(custom, unit);
+  const customParams = typed?.amount === undefined ? undefined : ({ kind: "contribution", chamaId: chama.id, amount: typed.amount } as const);
+  const error = typed?.error?.message ?? (customParams ? checkAction({ params: customParams, unit, chama })[0] : undefined);
 
   const onCustom = (event: FormEvent) => {
     event.preventDefault();
-    try {
-      const amount = parseAmount(custom, unit);
-      if (amount === 0n) throw new Error("a contribution must be more than zero");
-      submit({ kind: "contribution", chamaId, amount });
-      setCustom("");
-      setError(undefined);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
+    // The button is disabled then, but Enter in the field submits too: open nothing.
+    if (!customParams || error) return;
+    setReview({ params: customParams, chama, fromCustom: true });
   };
 
   return (
     <div className="panel actions">
-      <button
-        type="button"
-        className="primary"
-        data-testid="stack-button"
-        disabled={!wallet}
-        onClick={(event) => submit({ kind: "contribution", chamaId, amount: stack }, { intentId: stackIntent(event) })}
-        title={stack < minimum ? `Below this chama's minimum of ${formatAmount(minimum, unit)}: it will be refused` : undefined}
-      >
-        Stack {STACK_SATS.toString()} sats
-      </button>
-      <form onSubmit={onCustom} className="inline">
-        <input
-          value={custom}
-          onChange={(e) => setCustom(e.target.value)}
-          placeholder={`amount in ${unit}`}
-          inputMode="decimal"
-          data-testid="custom-amount"
-        />
-        <button type="submit" disabled={!wallet} data-testid="contribute-button">
-          Contribute
+      <div>
+        <button
+          type="button"
+          className="primary"
+          data-testid="stack-button"
+          disabled={!wallet || stackRefused}
+          aria-describedby={stackRefused ? "stack-reason" : undefined}
+          onClick={() => setReview({ params: { kind: "contribution", chamaId: chama.id, amount: stack }, chama })}
+        >
+          Stack {STACK_SATS.toString()} sats
         </button>
+        {stackRefused ? (
+          <p id="stack-reason" className="warn small" data-testid="stack-reason">
+            {chamaErrorSentence({ name: "BelowMinimum", args: [stack, chama.minimum], unit })}
+          </p>
+        ) : null}
+      </div>
+      <form onSubmit={onCustom} className="field">
+        <span className="inline">
+          <input
+            value={custom}
+            onChange={(e) => setCustom(e.target.value)}
+            placeholder={`amount in ${unit}`}
+            inputMode="decimal"
+            aria-label={`Contribution in ${unit}`}
+            aria-invalid={error ? true : undefined}
+            aria-describedby={error ? "custom-amount-error" : undefined}
+            data-testid="custom-amount"
+          />
+          <button type="submit" disabled={!wallet || !customParams || error !== undefined} data-testid="contribute-button">
+            Contribute
+          </button>
+        </span>
+        {error ? (
+          <p id="custom-amount-error" className="error small" data-testid="custom-amount-error">
+            {error}
+          </p>
+        ) : null}
       </form>
-      {error ? <p className="error">{error}</p> : null}
+      {review ? <ReviewDialog review={review} onClose={() => setReview(undefined)} onSent={() => review.fromCustom && setCustom("")} /> : null}
     </div>
   );
 }
 
-function PayoutBox({ chamaId, balance }: { chamaId: bigint; balance: bigint }) {
-  const { unit, submit } = useApp();
+function PayoutBox({ chama }: { chama: ChamaFacts }) {
+  const { unit, wallet } = useApp();
   const [recipient, setRecipient] = useState("");
   const [amount, setAmount] = useState("");
-  const [error, setError] = useState<string>();
+  const [review, setReview] = useState<Review>();
+
+  const to = recipient.trim() === "" ? undefined : readRecipient(recipient);
+  const typed = amount === "" ? undefined : readAmount(amount, unit);
+  const params =
+    to?.address !== undefined && typed?.amount !== undefined
+      ? ({ kind: "payout", chamaId: chama.id, recipient: to.address, amount: typed.amount } as const)
+      : undefined;
+  const amountError =
+    typed?.error?.message ??
+    (typed?.amount !== undefined
+      ? checkAction({ params: { kind: "payout", chamaId: chama.id, recipient: to?.address ?? ONE, amount: typed.amount }, unit, chama, account: wallet?.address })[0]
+      : undefined);
 
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    try {
-      if (!isAddress(recipient, { strict: false })) throw new Error(`"${recipient}" is not an address`);
-      const wei = parseAmount(amount, unit);
-      if (wei === 0n) throw new Error("a payout must be more than zero");
-      if (wei > balance) throw new Error(`the pot holds only ${formatAmount(balance, unit)}`);
-      submit({ kind: "payout", chamaId, recipient: recipient as Address, amount: wei });
-      setAmount("");
-      setError(undefined);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
+    if (!params || to?.error || amountError) return;
+    setReview({ params, chama });
   };
 
   return (
     <form className="panel form" onSubmit={onSubmit}>
       <h2>Pay out (admin)</h2>
       <label>
-        Recipient <input value={recipient} onChange={(e) => setRecipient(e.target.value)} placeholder="0x…" />
+        Recipient{" "}
+        <input
+          value={recipient}
+          onChange={(e) => setRecipient(e.target.value)}
+          placeholder="0x…"
+          spellCheck={false}
+          autoCapitalize="off"
+          aria-invalid={to?.error ? true : undefined}
+          aria-describedby={to?.error ? "payout-recipient-error" : undefined}
+          data-testid="payout-recipient"
+        />
       </label>
+      {to?.error ? (
+        <p id="payout-recipient-error" className="error small" data-testid="payout-recipient-error">
+          {to.error}
+        </p>
+      ) : null}
       <label>
-        Amount ({unit}) <input value={amount} onChange={(e) => setAmount(e.target.value)} inputMode="decimal" />
+        Amount ({unit}){" "}
+        <input
+          value={amount}
+          onChange={(e) => setAmount(e.target.value)}
+          inputMode="decimal"
+          aria-invalid={amountError ? true : undefined}
+          aria-describedby={amountError ? "payout-amount-error" : undefined}
+          data-testid="payout-amount"
+        />
       </label>
-      <button type="submit">Pay out</button>
-      {error ? <p className="error">{error}</p> : null}
+      {amountError ? (
+        <p id="payout-amount-error" className="error small" data-testid="payout-amount-error">
+          {amountError}
+        </p>
+      ) : null}
+      <button type="submit" disabled={!wallet || !params || to?.error !== undefined || amountError !== undefined} data-testid="payout-button">
+        Pay out
+      </button>
+      {review ? <ReviewDialog review={review} onClose={() => setReview(undefined)} onSent={() => setAmount("")} /> : null}
     </form>
   );
+}
+
+/** A stand-in recipient for checking an amount before the address is typed (not the zero
+ * address, which has its own sentence). */
+const ONE: Address = "0x0000000000000000000000000000000000000001";
+
+function readRecipient(text: string): { address: Address; error?: undefined } | { address?: undefined; error: string } {
+  try {
+    return { address: parseRecipient(text) };
+  } catch (error) {
+    if (error instanceof AddressError) return { error: error.message };
+    throw error;
+  }
 }
 
 /** Bars of contributed amount per UTC day, scaled with bigint arithmetic. */

@@ -4,11 +4,11 @@ import { useApp } from "../appContext";
 import { accountHref, short } from "../format";
 import { CHAMAS_QUERY, type ChamasData } from "../queries";
 import { useActions } from "../sync/react";
-import { formatAmount, parseAmount } from "../units";
+import { formatAmount, readAmount } from "../units";
 import { ActionRows } from "./ActionRows";
+import { type Review, ReviewDialog } from "./ReviewDialog";
 import { useIndexedQuery } from "../hooks/useIndexedQuery";
 import { MAX_NAME_BYTES, nameBytes } from "../../../common/chain";
-import { errorMessage } from "../../../common/errors";
 
 export function ChamaList() {
   const { unit } = useApp();
@@ -70,10 +70,9 @@ export function ChamaList() {
 }
 
 function CreateChamaForm() {
-  const { unit, submit, wallet } = useApp();
+  const { unit, wallet } = useApp();
   const [name, setName] = useState("");
   const [minimum, setMinimum] = useState("0");
-  const [error, setError] = useState<string>();
   // Counted as the contract counts it (Chama.sol's EmptyName and NameTooLong): UTF-8 bytes of
   // the name as sent, trimmed.
   const trimmed = name.trim();
@@ -81,17 +80,16 @@ function CreateChamaForm() {
   const tooLong = bytes > MAX_NAME_BYTES;
   const sendable = bytes > 0 && !tooLong;
 
+  // The minimum is checked as it is typed (units.ts's one rule); nothing opens while it is wrong.
+  const typedMinimum = readAmount(minimum, unit);
+  const [review, setReview] = useState<Review>();
+
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
     // The button is disabled then, but Enter in a field submits too: send nothing.
-    if (!sendable) return;
-    try {
-      submit({ kind: "createChama", name: trimmed, contributionAmount: parseAmount(minimum, unit) });
-      setName("");
-      setError(undefined);
-    } catch (e) {
-      setError(errorMessage(e));
-    }
+    if (!sendable || typedMinimum.error) return;
+    // Nothing is sent until the review's Confirm.
+    setReview({ params: { kind: "createChama", name: trimmed, contributionAmount: typedMinimum.amount } });
   };
 
   return (
@@ -117,12 +115,25 @@ function CreateChamaForm() {
         </p>
       ) : null}
       <label>
-        Minimum contribution ({unit}) <input value={minimum} onChange={(e) => setMinimum(e.target.value)} inputMode="decimal" />
+        Minimum contribution ({unit}){" "}
+        <input
+          value={minimum}
+          onChange={(e) => setMinimum(e.target.value)}
+          inputMode="decimal"
+          aria-invalid={typedMinimum.error ? true : undefined}
+          aria-describedby={typedMinimum.error ? "chama-minimum-error" : undefined}
+          data-testid="chama-minimum-input"
+        />
       </label>
-      <button type="submit" disabled={!wallet || !sendable} data-testid="create-chama-button">
+      {typedMinimum.error ? (
+        <p id="chama-minimum-error" className="error small" data-testid="chama-minimum-error">
+          {typedMinimum.error.message}
+        </p>
+      ) : null}
+      <button type="submit" disabled={!wallet || !sendable || typedMinimum.error !== undefined} data-testid="create-chama-button">
         Create
       </button>
-      {error ? <p className="error">{error}</p> : null}
+      {review ? <ReviewDialog review={review} onClose={() => setReview(undefined)} onSent={() => setName("")} /> : null}
     </form>
   );
 }
