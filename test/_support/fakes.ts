@@ -189,7 +189,7 @@ export class FakeIndexer implements IndexerPort {
   fetches: Hash[][] = [];
   subscribeCount = 0;
   unreachable = false;
-  private listeners = new Set<{ onBlock: (block: IndexedBlock) => void; onError: (error: Error) => void }>();
+  private listeners = new Set<{ onBlock: (block: IndexedBlock) => void; onError: (error: Error) => void; onOpen?: () => void }>();
 
   get subscribed() {
     return this.listeners.size > 0;
@@ -212,13 +212,18 @@ export class FakeIndexer implements IndexerPort {
     return this.latest === undefined ? undefined : fakeIndexedBlock(this.latest);
   };
 
-  subscribe = (params: { onBlock: (block: IndexedBlock) => void; onError: (error: Error) => void }) => {
+  subscribe = (params: { onBlock: (block: IndexedBlock) => void; onError: (error: Error) => void; onOpen?: () => void }) => {
     this.subscribeCount++;
     this.listeners.add(params);
     return () => {
       this.listeners.delete(params);
     };
   };
+
+  /** Tells every subscriber the stream is connected. */
+  open() {
+    for (const listener of this.listeners) listener.onOpen?.();
+  }
 
   /** Tells every subscriber the stream broke (the indexer went away). */
   fail(message = "server disconnected") {

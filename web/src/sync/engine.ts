@@ -4,7 +4,8 @@
  * without ever spending a nonce twice, and holds offline drafts until the connection returns.
  *
  * It reacts to pushes (a receipt, a newly indexed block from the indexer's live stream), never
- * to a polling timer: while nothing is open it holds no stream and makes no requests.
+ * to a polling timer: it holds one stream while something is open or a view watches the index
+ * (`watchIndex`), and otherwise holds none and makes no requests.
  * Framework-free: the chain, the indexer, the clock, the storage and the cross-tab lock are
  * injected (`ports.ts`), so tests drive every transition with scripted answers and a fake clock.
  * Which indexed row is whose is decided by `matching.ts`.
@@ -36,11 +37,17 @@ export type EngineHealth = {
   /** Failed, dropped or replaced. */
   failed: number;
   discrepancies: number;
-  /** True while the engine holds the indexer's live stream. */
+  /** True while the engine holds the indexer's live stream (connected or reconnecting). */
   live: boolean;
+  /** True while that stream is connected; false while it connects, after it broke, and while
+   * no stream is held. */
+  connected: boolean;
   /** Undefined until the first answer (or failure). */
   chainOnline?: boolean;
   indexerOnline?: boolean;
+  /** When the chain, and the indexer, last answered (the engine's clock, ms). */
+  chainSeenAt?: number;
+  indexerSeenAt?: number;
   chainHead?: bigint;
   indexedBlock?: bigint;
   /** Block time of the last indexed block, seconds since the epoch. */
@@ -110,7 +117,10 @@ export class SyncEngine {
     failed: 0,
     discrepancies: 0,
     live: false,
+    connected: false,
   };
+  /** Views watching the index (`watchIndex`): while there is one, the stream is held. */
+  private watchers = 0;
   private readonly healthListeners = new Set<() => void>();
   /** Every send the engine made, for tests and the health panel's honesty. */
   sends = 0;
@@ -135,6 +145,7 @@ export class SyncEngine {
   /** Resumes everything saved (drafts are sent, pending ones followed) and reacts from now on. */
   start(): Promise<void> {
     this.started = true;
+    this.updateSubscription();
     return this.refresh();
   }
 
@@ -147,7 +158,7 @@ export class SyncEngine {
     if (this.fetchRetryHandle !== undefined) this.clock.clearTimeout(this.fetchRetryHandle);
     this.fetchRetryHandle = undefined;
     this.stopCatchUp();
-    this.setHealth({ live: false });
+    this.setHealth({ live: false, connected: false });
   }
 
   /**
@@ -686,22 +697,41 @@ export class SyncEngine {
     };
   }
 
-  /** Holds the indexer's live stream exactly while something is open. */
+  /**
+   * Holds the indexer's live stream while the returned release is not called: a mounted view
+   * watches the index, so every pushed block refetches it and another member's change shows
+   * without a reload. Ref-counted: any number of views share the one stream.
+   */
+  watchIndex(): () => void {
+    this.watchers++;
+    this.updateSubscription();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.watchers--;
+      this.updateSubscription();
+    };
+  }
+
+  /** Holds the indexer's live stream exactly while a view watches the index or something is open. */
   private updateSubscription(): void {
-    const needed = this.started && this.mine().some((a) => a.status === "draft" || this.isWatched(a));
+    const needed =
+      this.started && (this.watchers > 0 || this.mine().some((a) => a.status === "draft" || this.isWatched(a)));
     if (needed && !this.unsubscribe) {
       this.unsubscribe = this.indexer.subscribe({
+        onOpen: () => this.setHealth({ connected: true, indexerOnline: true }),
         onBlock: (block) => {
           this.catchUpMs = FETCH_RETRY_FIRST_MS;
           this.learnIndexedBlock(block);
         },
-        onError: (error) => this.setHealth({ indexerOnline: false, lastError: errorMessage(error) }),
+        onError: (error) => this.setHealth({ connected: false, indexerOnline: false, lastError: errorMessage(error) }),
       });
       this.setHealth({ live: true });
     } else if (!needed && this.unsubscribe) {
       this.unsubscribe();
       this.unsubscribe = undefined;
-      this.setHealth({ live: false });
+      this.setHealth({ live: false, connected: false });
     }
   }
 
@@ -776,6 +806,14 @@ export class SyncEngine {
     this.setHealth({ indexedBlock: block.number, indexedBlockTimestamp: block.timestamp, indexedSeenAt: this.clock.now() });
   }
 
+  /** Records whether the indexer answered a request made elsewhere (a page's query, the
+   * operator page's /sync-health), so the health says what was last seen of it. */
+  noteIndexer(params: { online: boolean; error?: string }): void {
+    this.setHealth(
+      params.online ? { indexerOnline: true } : { indexerOnline: false, lastError: params.error ?? "indexer unreachable" },
+    );
+  }
+
   private updateCounts(): void {
     let drafts = 0;
     let pending = 0;
@@ -790,7 +828,11 @@ export class SyncEngine {
     this.setHealth({ drafts, pending, failed, discrepancies });
   }
 
-  private setHealth(patch: Partial<EngineHealth>): void {
+  private setHealth(update: Partial<EngineHealth>): void {
+    // Every answer dates what is known of its side, so the panel can give its age.
+    let patch = update;
+    if (patch.chainOnline === true) patch = { ...patch, chainSeenAt: this.clock.now() };
+    if (patch.indexerOnline === true) patch = { ...patch, indexerSeenAt: this.clock.now() };
     let changed = false;
     for (const [key, value] of Object.entries(patch) as [keyof EngineHealth, EngineHealth[keyof EngineHealth]][]) {
       if (this.healthState[key] !== value) changed = true;

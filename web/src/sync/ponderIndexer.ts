@@ -1,9 +1,12 @@
 /**
  * The engine's indexer port on Ponder: rows by transaction hash over GraphQL, and newly indexed
- * blocks pushed by a `@ponder/client` live query (server-sent events) on Ponder's checkpoint
- * table, which changes with every indexed block (and moves back on a reorg).
+ * blocks pushed by a live query (server-sent events on Ponder's `/sql/live`, as `@ponder/client`
+ * opens it) on Ponder's checkpoint table, which changes with every indexed block (and moves back
+ * on a reorg), with a word each time the stream connects or breaks.
  */
-import { createClient, sql } from "@ponder/client";
+import { compileQuery, createClient, sql } from "@ponder/client";
+import { EventSource } from "eventsource";
+import superjson from "superjson";
 import type { Address, Hash } from "viem";
 import { decodeCheckpoint } from "../../../common/checkpoint";
 import { JengaError } from "../../../common/errors";
@@ -56,6 +59,9 @@ const CHECKPOINT_QUERY = sql`select chain_id, latest_checkpoint from _ponder_che
 export function ponderIndexer(params: PonderIndexerParameters): IndexerPort {
   const base = params.url.replace(/\/$/, "");
   const client = createClient(`${base}/sql`);
+  // The live query's address, built as `@ponder/client` builds it.
+  const liveUrl = new URL(`${base}/sql/live`);
+  liveUrl.searchParams.set("sql", superjson.stringify(compileQuery(CHECKPOINT_QUERY)));
   /** This chain's indexed block in a checkpoint query's rows (undefined: not indexed yet). */
   const chainBlock = (rows: CheckpointRow[]): IndexedBlock | undefined => {
     const row = rows.find((r) => Number(r.chain_id) === params.chainId);
@@ -113,59 +119,69 @@ export function ponderIndexer(params: PonderIndexerParameters): IndexerPort {
       return rows;
     },
 
-    subscribe: ({ onBlock, onError }) => {
+    subscribe: ({ onBlock, onError, onOpen }) => {
       // A live query only speaks when the index changes, and Ponder refuses it (503) until the
-      // backfill is done; a refused or broken stream is not retried by EventSource. So: on
-      // (re)connect read the checkpoint once, and after an error reconnect with backoff,
-      // for as long as the engine holds the subscription.
+      // backfill is done; a refused or broken stream is not retried by EventSource. So: once
+      // connected, read the checkpoint (what was indexed while not connected), and after an
+      // error reconnect with backoff, for as long as the engine holds the subscription.
+      // (Ponder's own `client.live` opens the same EventSource but does not say when it is
+      // connected; the connection line needs that.)
       let closed = false;
-      let live: { unsubscribe: () => void } | undefined;
+      let source: EventSource | undefined;
       let retryTimer: ReturnType<typeof setTimeout> | undefined;
       let backoffMs = 250;
+      const fail = (error: unknown) => onError(error instanceof Error ? error : new IndexerError(String(error)));
       const emit = (read: () => IndexedBlock | undefined) => {
         let block: IndexedBlock | undefined;
         try {
           block = read();
         } catch (error) {
-          onError(error instanceof Error ? error : new IndexerError(String(error)));
+          fail(error);
           return;
         }
         if (block) onBlock(block);
       };
-      const connect = () => {
-        if (closed) return;
-        live = client.live(
-          (db) => db.execute(CHECKPOINT_QUERY),
-          (result) => {
-            backoffMs = 250;
-            emit(() => chainBlock(checkpointRows(result)));
-          },
-          (error) => {
-            live?.unsubscribe();
-            live = undefined;
-            onError(new IndexerError(`live stream: ${error.message}`));
-            if (closed || retryTimer) return;
-            retryTimer = setTimeout(() => {
-              retryTimer = undefined;
-              connect();
-            }, backoffMs);
-            backoffMs = Math.min(backoffMs * 2, 8_000);
-          },
-        );
-        // Catch up on what was indexed while not connected. (This read can pass a commit that
-        // the stream, still connecting, does not report; the engine reads again while it
-        // knows of a mined block the index has not reported.)
+      const catchUp = () => {
         readIndexedBlock()
           .then((block) => {
             if (!closed && block) onBlock(block);
           })
-          .catch((error: unknown) => onError(error instanceof Error ? error : new IndexerError(String(error))));
+          .catch(fail);
+      };
+      const connect = () => {
+        if (closed) return;
+        const current = new EventSource(liveUrl);
+        source = current;
+        current.onopen = () => {
+          if (closed || source !== current) return;
+          backoffMs = 250;
+          onOpen?.();
+          catchUp();
+        };
+        current.onmessage = (event) => {
+          if (closed || source !== current) return;
+          emit(() => chainBlock(checkpointRows(JSON.parse(String(event.data)) as unknown)));
+        };
+        current.onerror = (event) => {
+          current.close();
+          if (closed || source !== current) return;
+          source = undefined;
+          const detail = event.code !== undefined ? `${event.code} ${event.message ?? ""}`.trim() : event.message ?? "disconnected";
+          onError(new IndexerError(`live stream: ${detail}`));
+          if (retryTimer) return;
+          retryTimer = setTimeout(() => {
+            retryTimer = undefined;
+            connect();
+          }, backoffMs);
+          backoffMs = Math.min(backoffMs * 2, 8_000);
+        };
       };
       connect();
       return () => {
         closed = true;
         if (retryTimer) clearTimeout(retryTimer);
-        live?.unsubscribe();
+        source?.close();
+        source = undefined;
       };
     },
   };

@@ -53,8 +53,14 @@ export type IndexedBlock = { number: bigint; timestamp: bigint };
 export type IndexerPort = {
   /** Indexed rows of these transactions. */
   fetchRows: (params: { hashes: Hash[] }) => Promise<IndexedRow[]>;
-  /** Pushes every newly indexed block; returns the unsubscribe function. */
-  subscribe: (params: { onBlock: (block: IndexedBlock) => void; onError: (error: Error) => void }) => () => void;
+  /** Pushes every newly indexed block; returns the unsubscribe function. `onOpen` is called each
+   * time the stream is connected, `onError` each time it breaks or is refused (it reconnects
+   * on its own, backing off, until unsubscribed). */
+  subscribe: (params: {
+    onBlock: (block: IndexedBlock) => void;
+    onError: (error: Error) => void;
+    onOpen?: () => void;
+  }) => () => void;
   /** The newest indexed block, read now (undefined while nothing is indexed). */
   readIndexedBlock: () => Promise<IndexedBlock | undefined>;
 };

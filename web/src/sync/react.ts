@@ -42,6 +42,7 @@ const IDLE: EngineHealth = {
   failed: 0,
   discrepancies: 0,
   live: false,
+  connected: false,
 };
 
 export function useHealth(): EngineHealth {
