@@ -1,9 +1,9 @@
 /**
  * The web app end to end in a real browser (Debian's Chromium via playwright-core) against a
  * real anvil, the real indexer (`ponder start` on PostgreSQL) and the Vite dev server:
- * a stack shows as pending within 100 ms and is reconciled, also when the indexer's push of
- * its block is lost; a forced reorg demotes it to pending and it is re-confirmed; offline, an
- * action survives a reload as a draft and is sent exactly once when the connection returns,
+ * a stack, confirmed in the review step, shows as pending within 100 ms of Confirm and is
+ * reconciled, also when the indexer's push of its block is lost; a forced reorg demotes it to
+ * pending and it is re-confirmed; offline, an action survives a reload as a draft and is sent exactly once when the connection returns,
  * also with two tabs open; the operator page shows its four cards, the status and the lag
  * chart from /sync-health; the create form holds a name to the contract's byte limit, and a long
  * name is cut in the list. Screenshots go to test-results/.
@@ -58,8 +58,26 @@ async function waitReconciledRow(page: Page, hash: string) {
   await expect.poll(async () => (await actionRows(page)).length, { timeout: 30_000 }).toBe(0);
 }
 
-/** Clicks "Stack 1000 sats" and measures, in the page, the time until the pending row is drawn. */
+/** Confirms the open review dialog once its preview has loaded, then closes it. */
+async function confirmReview(page: Page): Promise<void> {
+  await page.waitForSelector("[data-testid=review-confirm]:not([disabled])", { timeout: 30_000 });
+  await page.getByTestId("review-confirm").click();
+  await closeReview(page);
+}
+
+/** Closes the review dialog after its Confirm. */
+async function closeReview(page: Page): Promise<void> {
+  await page.getByTestId("review-close").click();
+  await page.getByTestId("review-dialog").waitFor({ state: "detached" });
+}
+
+/** Clicks "Stack 1000 sats", then Confirm in the review, and measures, in the page, the time
+ * from the Confirm click until the pending row is drawn. */
 async function clickStack(page: Page): Promise<{ ms: number; firstStatus: string }> {
+  await page.getByTestId("stack-button").click();
+  await page.waitForSelector("[data-testid=review-confirm]:not([disabled])", { timeout: 30_000 });
+  // The review sends nothing: no row until Confirm.
+  expect(await page.locator("[data-testid=contribution-action-row]").count()).toBe(0);
   await page.evaluate(() => {
     const probe = window as unknown as Probe;
     probe.__clickAt = undefined;
@@ -67,7 +85,7 @@ async function clickStack(page: Page): Promise<{ ms: number; firstStatus: string
     document.addEventListener(
       "click",
       (event) => {
-        if ((event.target as Element).closest("[data-testid=stack-button]")) probe.__clickAt = performance.now();
+        if ((event.target as Element).closest("[data-testid=review-confirm]")) probe.__clickAt = performance.now();
       },
       { capture: true, once: true },
     );
@@ -81,7 +99,7 @@ async function clickStack(page: Page): Promise<{ ms: number; firstStatus: string
     });
     observer.observe(document.body, { childList: true, subtree: true });
   });
-  await page.getByTestId("stack-button").click();
+  await page.getByTestId("review-confirm").click();
   const probe = await waitFor({
     what: "the pending row to be drawn",
     timeoutMs: 5_000,
@@ -91,6 +109,7 @@ async function clickStack(page: Page): Promise<{ ms: number; firstStatus: string
       return p.__rowAt !== undefined && p.__clickAt !== undefined ? { ms: p.__rowAt - p.__clickAt, firstStatus: p.__rowStatus ?? "" } : undefined;
     }),
   });
+  await closeReview(page);
   return probe;
 }
 
@@ -354,6 +373,7 @@ describe("web app in Chromium", () => {
     expect(await hint.textContent()).toBe("64/64 bytes");
     expect(await page.getByTestId("chama-name-error").count()).toBe(0);
     await button.click();
+    await confirmReview(page);
     const link = page.locator(`[data-testid=chama-name][title="${name}"]`);
     await link.waitFor({ timeout: 30_000 });
     // Only the one chama was sent: the over-limit name left no action behind, not even a failed one.
