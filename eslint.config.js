@@ -20,7 +20,7 @@ export default tseslint.config(
   },
   // Layers (README, "Layout"): each folder imports only what its job needs.
   {
-    files: ["src/**", "ops/**", "config/**", "common/**", "scripts/**"],
+    files: ["src/**", "ops/**", "config/**", "common/**", "scripts/**", "ledger/**"],
     rules: {
       "no-restricted-imports": ["error", { patterns: [{ group: ["**/test/**", "**/bench/**", "**/chaos/**", "**/web/**"], message: "Runtime code must not import tests, benchmarks, the chaos harness or the web app." }] }],
     },

@@ -1,7 +1,9 @@
 /**
  * The JSON the operator endpoints answer, `GET /sync-health` and `POST /reconcile`: one
- * definition for the server (ops/), the scripts and the web app. It imports nothing.
+ * definition for the server (ops/), the scripts and the web app. It imports only types from
+ * common/.
  */
+import type { LedgerHealth } from "./ledger-api";
 
 export type DiscrepancyKind = "missing_in_db" | "extra_in_db" | "value_mismatch";
 export type DiscrepancyTable = "chama" | "member" | "contribution" | "payout" | "contract";
@@ -59,4 +61,7 @@ export type SyncHealth = {
   thresholds: { maxLagBlocks: number; maxLagSeconds: number; stallSeconds: number; finalityBlocks: number; rpcTimeoutMs: number };
   /** Lag samples over the last hour, oldest first (for a chart). */
   lagHistory: { at: string; blocks: number; seconds: number }[];
+  /** The transaction ledger's counts (every user's actions, not one browser's); absent when the
+   * ledger is off (LEDGER_ENABLED=false), `{ error }` when its database could not be read. */
+  ledger?: LedgerHealth | { error: string };
 };

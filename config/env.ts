@@ -508,3 +508,48 @@ export function loadSqlEnv(params: Pick<LoadEnvParameters, "env"> = {}): SqlEnv 
     pgliteMaxRows: maxRowsRaw === undefined ? 10_000_000 : parseInteger({ name: "SQL_PGLITE_MAX_ROWS", value: maxRowsRaw, min: 0, max: 1e12 }),
   };
 }
+
+export type LedgerEnv = {
+  /** Runs the ledger (intake, reads and the follower) in this API process. */
+  enabled: boolean;
+  /** On PostgreSQL, the schema the ledger keeps its tables in (never one of Ponder's). */
+  schema: string;
+  /** With the embedded default, the ledger's own PGlite directory. */
+  pgliteDirectory: string;
+  /** A pending transaction without a receipt for this long (from its first broadcast) is failed
+   * "timed out"; one the node no longer knows is dropped. */
+  timeoutMs: number;
+  /** How often the follower looks at every open record. */
+  pollIntervalMs: number;
+  /** Intake requests per minute from one sender (the recovered `from`) and from one client. */
+  maxPerSenderPerMinute: number;
+  maxPerClientPerMinute: number;
+};
+
+/** Reads and validates the transaction ledger's settings. Throws a ConfigError naming the bad
+ * variable. */
+export function loadLedgerEnv(params: LoadEnvParameters = {}): LedgerEnv {
+  const get = getter(params.env ?? process.env);
+  const root = params.root ?? process.cwd();
+  const int = (name: string, fallback: number, min: number, max: number) => {
+    const raw = get(name);
+    return raw === undefined ? fallback : parseInteger({ name, value: raw, min, max });
+  };
+  const enabledRaw = get("LEDGER_ENABLED");
+  const schema = get("LEDGER_SCHEMA") ?? "jenga_ledger";
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new ConfigError(`LEDGER_SCHEMA must be a lower-case PostgreSQL schema name (letters, digits, _; at most 63), got "${schema}".`);
+  }
+  if (schema === "ponder_sync" || schema === get("DATABASE_SCHEMA")) {
+    throw new ConfigError(`LEDGER_SCHEMA must not be one of Ponder's schemas (got "${schema}"): the ledger lives beside the index, never inside it.`);
+  }
+  return {
+    enabled: enabledRaw === undefined ? true : parseBoolean({ name: "LEDGER_ENABLED", value: enabledRaw }),
+    schema,
+    pgliteDirectory: get("LEDGER_PGLITE_DIRECTORY") ?? path.join(root, ".ponder", "ledger"),
+    timeoutMs: int("LEDGER_TIMEOUT_MS", 10 * 60 * 1000, 1_000, 7 * 86_400_000),
+    pollIntervalMs: int("LEDGER_POLL_INTERVAL_MS", 1_000, 50, 600_000),
+    maxPerSenderPerMinute: int("LEDGER_MAX_PER_SENDER_PER_MINUTE", 20, 1, 100_000),
+    maxPerClientPerMinute: int("LEDGER_MAX_PER_CLIENT_PER_MINUTE", 120, 1, 1_000_000),
+  };
+}

@@ -3,12 +3,13 @@ import schema from "ponder:schema";
 import { getTableName, isTable } from "drizzle-orm";
 import { Hono } from "hono";
 import { client, graphql, sql } from "ponder";
-import { loadApiEnv, loadEnv, loadSqlEnv } from "../../config/env";
+import { loadApiEnv, loadEnv, loadLedgerEnv, loadSqlEnv } from "../../config/env";
 import { bodyCap, catchThrown, corsPolicy, graphqlGuard, internalError, loadShedder, sameOriginOnly } from "./limits";
 import { createOpsApp, servedSchema } from "./ops";
 import { responseCache } from "./response-cache";
 import { createSqlExecutor } from "./sql-exec";
 import { sqlOverHttp } from "./sql-guard";
+import { createTransactionsApp } from "./transactions";
 
 /** Limits that keep one GraphQL request from monopolising the server. The page size cap
  * (1000 rows) is Ponder's own. */
@@ -23,6 +24,7 @@ const app = new Hono();
 const env = loadEnv();
 const apiEnv = loadApiEnv();
 const indexSchema = servedSchema();
+const ledgerEnv = loadLedgerEnv();
 
 // Bounds on every request (./limits.ts): who may read answers from a browser, the body size,
 // and how many GraphQL/SQL requests run at once. Ponder's /health, /ready, /status and
@@ -38,10 +40,14 @@ const shedder = loadShedder({
   queueTimeoutMs: apiEnv.queueTimeoutMs,
 });
 // /sql/live streams for as long as the client listens: it would hold a slot for good.
-for (const path of ["/graphql", "/", "/sql/db"]) app.use(path, shedder);
+for (const path of ["/graphql", "/", "/sql/db", "/transactions", "/transactions/*"]) app.use(path, shedder);
+
+// The transaction ledger (ledger/): intake, reads, and the follower that settles every record.
+const transactions = ledgerEnv.enabled ? createTransactionsApp({ env, settings: ledgerEnv, maxBodyBytes: apiEnv.maxBodyBytes }) : undefined;
+if (transactions) app.route("/", transactions.app);
 
 // Operators: /sync-health (+ /sync-health/metrics) and POST /reconcile.
-app.route("/", createOpsApp({ env, schema: indexSchema }));
+app.route("/", createOpsApp({ env, schema: indexSchema, ledgerHealth: transactions && (async () => (await transactions.ledger).health()) }));
 
 // Read-only SQL over HTTP for analysts and @ponder/client (./sql-guard.ts: the policy, a
 // read-only transaction per query, and on PostgreSQL a role that can only read).

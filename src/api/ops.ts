@@ -11,12 +11,14 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
+import type { SyncHealth } from "../../common/ops-api";
 import { type Env, loadOpsEnv } from "../../config/env";
 import { HealthMonitor, type IndexState } from "../../ops/health";
 import { healthMetrics } from "../../ops/health-metrics";
 import { readCheckpoint } from "../../ops/read-index";
 import { type Query, type Snapshot, type SqlClient, pgliteSnapshot, postgresSnapshot, reconcile, reconcileSettings } from "../../ops/reconcile";
 import { errorMessage } from "../../common/errors";
+import type { LedgerHealth } from "../../common/ledger-api";
 
 type PonderDatabase = {
   driver:
@@ -74,7 +76,7 @@ function bearerMatches(header: string | undefined, token: string | undefined): b
 
 /** Builds the sub-app and starts its background sampler (and periodic reconciliation when
  * RECONCILE_ENABLED=true). */
-export function createOpsApp(params: { env: Env; schema: string }) {
+export function createOpsApp(params: { env: Env; schema: string; ledgerHealth?: () => Promise<LedgerHealth> }) {
   const { env, schema } = params;
   const ops = loadOpsEnv();
   const db = access();
@@ -89,9 +91,19 @@ export function createOpsApp(params: { env: Env; schema: string }) {
 
   const app = new Hono();
 
+  /** The transaction ledger's counts, or why they could not be read. */
+  const ledger = async (): Promise<SyncHealth["ledger"]> => {
+    if (!params.ledgerHealth) return undefined;
+    try {
+      return await params.ledgerHealth();
+    } catch (error) {
+      return { error: errorMessage(error) };
+    }
+  };
+
   app.get("/sync-health", async (c) => {
-    const health = await monitor.check();
-    return c.json(health, health.status === "ok" || health.status === "lagging" ? 200 : 503);
+    const [health, ledgerHealth] = await Promise.all([monitor.check(), ledger()]);
+    return c.json({ ...health, ...(ledgerHealth ? { ledger: ledgerHealth } : {}) }, health.status === "ok" || health.status === "lagging" ? 200 : 503);
   });
 
   app.get("/sync-health/metrics", async (c) => {

@@ -1,0 +1,254 @@
+/**
+ * The follower: moves every open ledger record through the states of the shared table
+ * (./transitions.ts), the chain always winning. Each pass reads the head, the records still
+ * watched, their receipts and the index, and for each record asks `decide` (pure: a record and
+ * what was observed in, one step out) until nothing is left to do. Every change goes through
+ * LedgerStore.transition, which writes its transitions row.
+ */
+import type { Address, Hash } from "viem";
+import { errorMessage } from "../common/errors";
+import type { LedgerStatus } from "../common/ledger-api";
+import { type ChainTransaction, type LedgerChain, type LedgerReceipt, NodeRefusedError } from "./chain";
+import { type LedgerPatch, type LedgerRecord, type LedgerStore, LedgerTransitionError } from "./store";
+import { isAllowedTransition } from "./transitions";
+
+/** What a pass saw of one record. */
+export type Observation = {
+  /** Milliseconds since the epoch. */
+  now: number;
+  receipt: LedgerReceipt | null;
+  /** The node knows the transaction (mined or in its pool). */
+  known: boolean;
+  /** Transactions of the sender mined so far. */
+  minedNonce: number;
+  /** The index holds the transaction's event row (with the chama's id). */
+  indexed: { chamaId: bigint } | undefined;
+  /** The decoded custom error, for a reverted receipt. */
+  revertReason?: string;
+};
+
+export type Step =
+  | { kind: "none" }
+  | { kind: "broadcast"; cause: string }
+  | { kind: "move"; to: LedgerStatus; cause: string; patch?: LedgerPatch; rebroadcast?: boolean };
+
+/** The next step for one record. Pure; the follower applies it and asks again. */
+export function decide(record: LedgerRecord, seen: Observation, settings: { timeoutMs: number }): Step {
+  const { receipt } = seen;
+  const sentAt = (record.sentAt ?? record.createdAt).getTime();
+  const late = seen.now - sentAt >= settings.timeoutMs;
+  const seconds = Math.round(settings.timeoutMs / 1000);
+  const minedPatch = (r: LedgerReceipt): LedgerPatch => ({ blockNumber: r.blockNumber, blockHash: r.blockHash });
+  const nonceUsed = !receipt && !seen.known && seen.minedNonce > record.nonce;
+  const replaced: Step = {
+    kind: "move",
+    to: "replaced",
+    cause: `nonce ${record.nonce} of ${record.from} was used by another transaction`,
+    patch: { error: { reason: "replaced", message: `nonce ${record.nonce} was used by another transaction` } },
+  };
+
+  switch (record.status) {
+    case "draft":
+      if (receipt || seen.known) return { kind: "move", to: "pending", cause: "the node already knows it", patch: { sentAt: record.sentAt ?? new Date(seen.now) } };
+      if (nonceUsed) return replaced;
+      if (record.raw) return { kind: "broadcast", cause: "recorded but not broadcast (recovered)" };
+      return { kind: "none" };
+    case "pending":
+      if (receipt?.status === "success") return { kind: "move", to: "confirmed", cause: `mined in block ${receipt.blockNumber}`, patch: { ...minedPatch(receipt), error: null } };
+      if (receipt?.status === "reverted") {
+        const message = seen.revertReason ? `reverted: ${seen.revertReason}` : `reverted in block ${receipt.blockNumber}`;
+        return { kind: "move", to: "failed", cause: message, patch: { ...minedPatch(receipt), error: { reason: "reverted", message } } };
+      }
+      if (seen.indexed) return { kind: "move", to: "reconciled", cause: "indexed", patch: { chamaId: seen.indexed.chamaId } };
+      if (nonceUsed) return replaced;
+      if (late) {
+        if (seen.known || record.raw) {
+          const message = `timed out: no receipt within ${seconds} s`;
+          return { kind: "move", to: "failed", cause: message, patch: { error: { reason: "timeout", message } } };
+        }
+        const message = `dropped: the node no longer knows it and nothing was mined within ${seconds} s`;
+        return { kind: "move", to: "dropped", cause: message, patch: { error: { reason: "dropped", message } } };
+      }
+      if (!seen.known && record.raw) return { kind: "move", to: "pending", cause: "rebroadcast: the node did not know it", rebroadcast: true };
+      return { kind: "none" };
+    case "confirmed":
+    case "reconciled":
+      if (!receipt) {
+        return { kind: "move", to: "pending", cause: `a reorg took block ${record.blockNumber}`, patch: { blockNumber: null, blockHash: null, sentAt: new Date(seen.now) } };
+      }
+      if (receipt.blockHash !== record.blockHash) {
+        if (receipt.status === "reverted") {
+          const message = seen.revertReason ? `reverted: ${seen.revertReason}` : `reverted in block ${receipt.blockNumber}`;
+          return { kind: "move", to: "failed", cause: `after a reorg, ${message}`, patch: { ...minedPatch(receipt), error: { reason: "reverted", message } } };
+        }
+        return { kind: "move", to: record.status, cause: `mined again in block ${receipt.blockNumber} after a reorg`, patch: minedPatch(receipt) };
+      }
+      if (record.status === "confirmed" && seen.indexed) return { kind: "move", to: "reconciled", cause: "indexed", patch: { chamaId: seen.indexed.chamaId } };
+      return { kind: "none" };
+    case "failed":
+      if (record.error?.reason === "timeout" && receipt?.status === "success") {
+        return { kind: "move", to: "confirmed", cause: `mined in block ${receipt.blockNumber} after timing out`, patch: { ...minedPatch(receipt), error: null } };
+      }
+      return { kind: "none" };
+    default:
+      return { kind: "none" };
+  }
+}
+
+export type IndexedLookup = (hashes: Hash[]) => Promise<Map<string, { chamaId: bigint }>>;
+
+export type FollowerParameters = {
+  store: LedgerStore;
+  chain: LedgerChain;
+  /** The index's rows for these transaction hashes (lowercase keys). */
+  indexed: IndexedLookup;
+  timeoutMs: number;
+  pollIntervalMs: number;
+  /** Reorgs deeper than this are not watched for. */
+  finalityBlocks: number;
+  now?: () => number;
+  log?: (line: string) => void;
+};
+
+/** Runs passes every `pollIntervalMs`, one at a time. The first pass, at start, broadcasts every
+ * record left as a draft with its raw transaction (a crash between record and broadcast). */
+export class Follower {
+  private readonly p: FollowerParameters;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  /** Hashes intake is handling right now: a pass leaves them alone. */
+  readonly busy = new Set<string>();
+  lastPassAt: Date | null = null;
+  lastError: string | null = null;
+
+  constructor(params: FollowerParameters) {
+    this.p = params;
+    this.now = params.now ?? Date.now;
+  }
+
+  start(): this {
+    this.stopped = false;
+    this.schedule(0);
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(ms: number) {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.pass()
+        .then(
+          () => {
+            this.lastError = null;
+          },
+          (error: unknown) => {
+            this.lastError = errorMessage(error);
+            (this.p.log ?? console.warn)(`Transaction ledger: a follower pass failed, retrying in ${this.p.pollIntervalMs} ms: ${this.lastError}`);
+          },
+        )
+        .finally(() => {
+          this.lastPassAt = new Date(this.now());
+          this.running = undefined;
+          this.schedule(this.p.pollIntervalMs);
+        });
+    }, ms);
+  }
+
+  /** One pass over every watched record. */
+  async pass(): Promise<void> {
+    const { store, chain } = this.p;
+    const head = await chain.getBlockNumber();
+    const sinceBlock = head > BigInt(this.p.finalityBlocks) ? head - BigInt(this.p.finalityBlocks) : 0n;
+    const records = (await store.watched({ sinceBlock })).filter((r) => !this.busy.has(r.hash));
+    if (records.length === 0) return;
+    const indexed = await this.p.indexed(records.map((r) => r.hash));
+    const nonces = new Map<string, number>();
+    const minedNonce = async (address: Address) => {
+      const key = address.toLowerCase();
+      let n = nonces.get(key);
+      if (n === undefined) {
+        n = await chain.getMinedNonce(address);
+        nonces.set(key, n);
+      }
+      return n;
+    };
+    for (const record of records) await this.follow({ record, indexed, minedNonce });
+  }
+
+  private async observe(params: { record: LedgerRecord; indexed: Map<string, { chamaId: bigint }>; minedNonce: (a: Address) => Promise<number> }): Promise<Observation> {
+    const { record, indexed } = params;
+    const { chain } = this.p;
+    const receipt = await chain.getReceipt(record.hash);
+    let tx: ChainTransaction | null = null;
+    let revertReason: string | undefined;
+    if (receipt?.status === "reverted") {
+      tx = await chain.getTransaction(record.hash);
+      if (tx) revertReason = await chain.revertReason(tx);
+    }
+    const known = receipt !== null || (await chain.getTransaction(record.hash)) !== null;
+    return {
+      now: this.now(),
+      receipt,
+      known,
+      minedNonce: known ? record.nonce : await params.minedNonce(record.from),
+      indexed: indexed.get(record.hash.toLowerCase()),
+      revertReason,
+    };
+  }
+
+  private async follow(params: { record: LedgerRecord; indexed: Map<string, { chamaId: bigint }>; minedNonce: (a: Address) => Promise<number> }): Promise<void> {
+    let record: LedgerRecord | undefined = params.record;
+    // A record moves at most a few steps in one pass (pending -> confirmed -> reconciled).
+    for (let i = 0; i < 4 && record; i++) {
+      const seen = await this.observe({ ...params, record });
+      const step = decide(record, seen, { timeoutMs: this.p.timeoutMs });
+      if (step.kind === "none") return;
+      if (step.kind === "broadcast") {
+        record = await broadcast({ store: this.p.store, chain: this.p.chain, record, cause: step.cause, now: this.now });
+        continue;
+      }
+      if (step.rebroadcast) {
+        if (!record.raw) return;
+        try {
+          await this.p.chain.sendRaw(record.raw);
+        } catch (error) {
+          // A refusal now (the nonce taken meanwhile, say) is settled by the next pass's nonce check.
+          if (error instanceof NodeRefusedError) return;
+          throw error;
+        }
+      }
+      record = await applyStep({ store: this.p.store, record, to: step.to, cause: step.cause, patch: { ...step.patch, rebroadcast: step.rebroadcast } });
+      if (step.rebroadcast || step.to === record?.status) return;
+    }
+  }
+}
+
+/** Writes one change, refusing any the shared table does not allow. */
+export async function applyStep(params: { store: LedgerStore; record: LedgerRecord; to: LedgerStatus; cause: string; patch?: LedgerPatch }): Promise<LedgerRecord | undefined> {
+  const { record, to } = params;
+  if (!isAllowedTransition({ from: record.status, to, side: "server" })) {
+    throw new LedgerTransitionError(`The ledger does not move a record from ${record.status} to ${to} (${params.cause}).`, { details: { hash: record.hash } });
+  }
+  return params.store.transition({ hash: record.hash, from: record.status, to, cause: params.cause, patch: params.patch });
+}
+
+/** Broadcasts a draft's raw transaction: pending when the node takes it, failed ("rejected")
+ * when it refuses, still a draft when the RPC cannot be reached (the error is thrown). */
+export async function broadcast(params: { store: LedgerStore; chain: LedgerChain; record: LedgerRecord; cause: string; now: () => number }): Promise<LedgerRecord | undefined> {
+  const { record } = params;
+  if (!record.raw) throw new LedgerTransitionError(`Record ${record.hash} holds no raw transaction to broadcast.`);
+  try {
+    await params.chain.sendRaw(record.raw);
+  } catch (error) {
+    if (!(error instanceof NodeRefusedError)) throw error;
+    return applyStep({ store: params.store, record, to: "failed", cause: error.message, patch: { error: { reason: "rejected", message: error.message } } });
+  }
+  return applyStep({ store: params.store, record, to: "pending", cause: `broadcast (${params.cause})`, patch: { sentAt: new Date(params.now()) } });
+}

@@ -1,0 +1,384 @@
+/**
+ * The ledger's storage, beside the index and never inside Ponder's schemas (a reorg rollback, a
+ * crash recovery or a rebuild of the index never touches it): on PostgreSQL its own schema in
+ * DATABASE_URL's database, with the embedded default its own PGlite directory. Versioned
+ * migrations in `<schema>.migrations`; `transactions` holds one row per transaction hash and
+ * `transitions` the append-only audit trail of every change.
+ */
+import { mkdirSync } from "node:fs";
+import pg from "pg";
+import type { Address, Hash, Hex } from "viem";
+import { JengaError } from "../common/errors";
+import type { LedgerFailureReason, LedgerHealth, LedgerKind, LedgerOrigin, LedgerStatus, LedgerTransaction, LedgerTransition } from "../common/ledger-api";
+
+type Row = Record<string, unknown>;
+type Query = (text: string, values?: unknown[]) => Promise<Row[]>;
+
+/** One connection to the ledger's database: queries, a transaction, close. */
+export type LedgerSql = {
+  query: Query;
+  transaction: <T>(fn: (query: Query) => Promise<T>) => Promise<T>;
+  close: () => Promise<void>;
+  /** "PostgreSQL schema jenga_ledger" or "PGlite at .ponder/ledger", for log lines. */
+  description: string;
+};
+
+/** The ledger's database could not be opened or migrated. */
+export class LedgerStorageError extends JengaError {
+  override name = "LedgerStorageError";
+}
+
+/** A change the state machine does not allow (a bug in the caller, never a user's input). */
+export class LedgerTransitionError extends JengaError {
+  override name = "LedgerTransitionError";
+}
+
+/** Opens the ledger's database: a pool on PostgreSQL, or the ledger's own PGlite directory. */
+export async function openLedgerSql(params: { databaseUrl: string | undefined; schema: string; pgliteDirectory: string }): Promise<LedgerSql> {
+  if (params.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: params.databaseUrl, max: 4, application_name: "jenga-ledger", statement_timeout: 30_000 });
+    pool.on("error", () => undefined);
+    return {
+      description: `PostgreSQL schema ${params.schema}`,
+      query: async (text, values) => (await pool.query(text, values)).rows as Row[],
+      transaction: async (fn) => {
+        const client = await pool.connect();
+        try {
+          await client.query("BEGIN");
+          const result = await fn(async (text, values) => (await client.query(text, values)).rows as Row[]);
+          await client.query("COMMIT");
+          return result;
+        } catch (error) {
+          await client.query("ROLLBACK").catch(() => undefined);
+          throw error;
+        } finally {
+          client.release();
+        }
+      },
+      close: () => pool.end(),
+    };
+  }
+  mkdirSync(params.pgliteDirectory, { recursive: true });
+  const { PGlite } = await import("@electric-sql/pglite");
+  const db = new PGlite(params.pgliteDirectory);
+  await db.waitReady;
+  return {
+    description: `PGlite at ${params.pgliteDirectory}`,
+    query: async (text, values) => (await db.query<Row>(text, values)).rows,
+    transaction: async <T>(fn: (query: Query) => Promise<T>) => (await db.transaction((tx) => fn(async (text, values) => (await tx.query<Row>(text, values)).rows))) as T,
+    close: () => db.close(),
+  };
+}
+
+/** The versioned migrations, in order; each runs once, in a transaction, and is recorded. */
+export function ledgerMigrations(schema: string): { version: number; name: string; sql: string[] }[] {
+  const s = `"${schema}"`;
+  return [
+    {
+      version: 1,
+      name: "transactions and transitions",
+      sql: [
+        `CREATE TABLE ${s}.transactions (
+          seq bigserial UNIQUE NOT NULL,
+          hash text PRIMARY KEY,
+          chain_id integer NOT NULL,
+          from_address text NOT NULL,
+          nonce bigint NOT NULL,
+          to_address text NOT NULL,
+          kind text NOT NULL CHECK (kind IN ('createChama', 'contribution', 'payout')),
+          chama_id numeric(78),
+          amount numeric(78) NOT NULL,
+          recipient text,
+          name text,
+          raw text,
+          status text NOT NULL CHECK (status IN ('draft', 'pending', 'confirmed', 'reconciled', 'failed', 'replaced', 'dropped')),
+          origin text NOT NULL CHECK (origin IN ('relay', 'wallet', 'chain')),
+          block_number bigint,
+          block_hash text,
+          error_reason text,
+          error_message text,
+          replaced_by text,
+          rebroadcasts integer NOT NULL DEFAULT 0,
+          created_at timestamptz NOT NULL,
+          updated_at timestamptz NOT NULL,
+          sent_at timestamptz
+        )`,
+        `CREATE INDEX transactions_status_idx ON ${s}.transactions (status, seq)`,
+        `CREATE INDEX transactions_chama_idx ON ${s}.transactions (chama_id, seq)`,
+        `CREATE INDEX transactions_from_idx ON ${s}.transactions (from_address, seq)`,
+        `CREATE TABLE ${s}.transitions (
+          id bigserial PRIMARY KEY,
+          hash text NOT NULL REFERENCES ${s}.transactions (hash),
+          from_status text,
+          to_status text NOT NULL,
+          cause text NOT NULL,
+          at timestamptz NOT NULL
+        )`,
+        `CREATE INDEX transitions_hash_idx ON ${s}.transitions (hash, id)`,
+        `CREATE INDEX transitions_to_idx ON ${s}.transitions (to_status, at)`,
+        // The audit trail is append-only: the database itself refuses to change or delete it.
+        `CREATE FUNCTION ${s}.transitions_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RAISE EXCEPTION 'the ledger''s transitions are append-only'; END $$`,
+        `CREATE TRIGGER transitions_append_only BEFORE UPDATE OR DELETE ON ${s}.transitions
+          FOR EACH ROW EXECUTE FUNCTION ${s}.transitions_append_only()`,
+      ],
+    },
+  ];
+}
+
+/** Creates the schema and runs every migration not yet applied. Safe with several processes on
+ * one PostgreSQL: the migrations run under a transaction-scoped advisory lock. */
+export async function migrateLedger(params: { sql: LedgerSql; schema: string }): Promise<number[]> {
+  const s = `"${params.schema}"`;
+  const applied: number[] = [];
+  await params.sql.transaction(async (query) => {
+    await query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`jenga-ledger-migrate:${params.schema}`]);
+    await query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await query(`CREATE TABLE IF NOT EXISTS ${s}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await query(`SELECT version FROM ${s}.migrations`)).map((r) => Number(r.version)));
+    for (const migration of ledgerMigrations(params.schema)) {
+      if (done.has(migration.version)) continue;
+      for (const statement of migration.sql) await query(statement);
+      await query(`INSERT INTO ${s}.migrations (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
+      applied.push(migration.version);
+    }
+  });
+  return applied;
+}
+
+/** A record as the server holds it: bigints and Dates. */
+export type LedgerRecord = {
+  seq: bigint;
+  hash: Hash;
+  chainId: number;
+  from: Address;
+  nonce: number;
+  to: Address;
+  kind: LedgerKind;
+  chamaId: bigint | null;
+  amount: bigint;
+  recipient: Address | null;
+  name: string | null;
+  raw: Hex | null;
+  status: LedgerStatus;
+  origin: LedgerOrigin;
+  blockNumber: bigint | null;
+  blockHash: Hash | null;
+  error: { reason: LedgerFailureReason; message: string } | null;
+  replacedBy: Hash | null;
+  rebroadcasts: number;
+  createdAt: Date;
+  updatedAt: Date;
+  sentAt: Date | null;
+};
+
+/** What intake writes for a new record. */
+export type NewLedgerRecord = Pick<LedgerRecord, "hash" | "chainId" | "from" | "nonce" | "to" | "kind" | "chamaId" | "amount" | "recipient" | "name" | "raw" | "status" | "origin"> & {
+  sentAt?: Date | null;
+};
+
+/** Fields a transition may change besides the status. */
+export type LedgerPatch = Partial<Pick<LedgerRecord, "chamaId" | "blockNumber" | "blockHash" | "error" | "replacedBy" | "sentAt" | "raw">> & {
+  /** Adds one to `rebroadcasts`. */
+  rebroadcast?: boolean;
+};
+
+const COLUMNS = `seq, hash, chain_id, from_address, nonce, to_address, kind, chama_id::text AS chama_id, amount::text AS amount, recipient, name, raw,
+  status, origin, block_number::text AS block_number, block_hash, error_reason, error_message, replaced_by, rebroadcasts, created_at, updated_at, sent_at`;
+
+function toDate(value: unknown): Date {
+  return value instanceof Date ? value : new Date(String(value));
+}
+
+function toRecord(row: Row): LedgerRecord {
+  const nullable = <T>(v: unknown, f: (x: unknown) => T): T | null => (v === null || v === undefined ? null : f(v));
+  return {
+    seq: BigInt(String(row.seq)),
+    hash: row.hash as Hash,
+    chainId: Number(row.chain_id),
+    from: row.from_address as Address,
+    nonce: Number(row.nonce),
+    to: row.to_address as Address,
+    kind: row.kind as LedgerKind,
+    chamaId: nullable(row.chama_id, (v) => BigInt(String(v))),
+    amount: BigInt(String(row.amount)),
+    recipient: (row.recipient as Address | null) ?? null,
+    name: (row.name as string | null) ?? null,
+    raw: (row.raw as Hex | null) ?? null,
+    status: row.status as LedgerStatus,
+    origin: row.origin as LedgerOrigin,
+    blockNumber: nullable(row.block_number, (v) => BigInt(String(v))),
+    blockHash: (row.block_hash as Hash | null) ?? null,
+    error: row.error_reason ? { reason: row.error_reason as LedgerFailureReason, message: String(row.error_message ?? "") } : null,
+    replacedBy: (row.replaced_by as Hash | null) ?? null,
+    rebroadcasts: Number(row.rebroadcasts),
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+    sentAt: nullable(row.sent_at, toDate),
+  };
+}
+
+/** A record as JSON (common/ledger-api.ts). */
+export function recordJson(record: LedgerRecord): LedgerTransaction {
+  return {
+    hash: record.hash,
+    chainId: record.chainId,
+    from: record.from,
+    nonce: record.nonce,
+    to: record.to,
+    kind: record.kind,
+    chamaId: record.chamaId === null ? null : record.chamaId.toString(),
+    amount: record.amount.toString(),
+    recipient: record.recipient,
+    name: record.name,
+    status: record.status,
+    origin: record.origin,
+    blockNumber: record.blockNumber === null ? null : record.blockNumber.toString(),
+    blockHash: record.blockHash,
+    error: record.error,
+    replacedBy: record.replacedBy,
+    rebroadcasts: record.rebroadcasts,
+    relayed: record.raw !== null,
+    createdAt: record.createdAt.toISOString(),
+    updatedAt: record.updatedAt.toISOString(),
+    sentAt: record.sentAt === null ? null : record.sentAt.toISOString(),
+  };
+}
+
+export type ListParameters = { status?: LedgerStatus; chamaId?: bigint; from?: Address; limit: number; after?: bigint };
+
+/** The ledger's tables, through one LedgerSql. Every change of a record and its transitions row
+ * are written in one transaction. */
+export class LedgerStore {
+  readonly sql: LedgerSql;
+  readonly schema: string;
+  private readonly now: () => Date;
+  private readonly t: string;
+  private readonly tr: string;
+
+  constructor(params: { sql: LedgerSql; schema: string; now?: () => Date }) {
+    this.sql = params.sql;
+    this.schema = params.schema;
+    this.now = params.now ?? (() => new Date());
+    this.t = `"${params.schema}".transactions`;
+    this.tr = `"${params.schema}".transitions`;
+  }
+
+  /** Inserts a record unless its hash is already there (intake is idempotent by hash). Returns
+   * the stored record and whether this call created it. */
+  async insert(params: { record: NewLedgerRecord; cause: string }): Promise<{ record: LedgerRecord; created: boolean }> {
+    const { record: r, cause } = params;
+    const at = this.now();
+    return this.sql.transaction(async (query) => {
+      const inserted = await query(
+        `INSERT INTO ${this.t} (hash, chain_id, from_address, nonce, to_address, kind, chama_id, amount, recipient, name, raw, status, origin, created_at, updated_at, sent_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)
+         ON CONFLICT (hash) DO NOTHING RETURNING hash`,
+        [r.hash.toLowerCase(), r.chainId, r.from.toLowerCase(), r.nonce, r.to.toLowerCase(), r.kind, r.chamaId?.toString() ?? null, r.amount.toString(),
+          r.recipient?.toLowerCase() ?? null, r.name, r.raw, r.status, r.origin, at, r.sentAt ?? null],
+      );
+      if (inserted.length > 0) {
+        await query(`INSERT INTO ${this.tr} (hash, from_status, to_status, cause, at) VALUES ($1, NULL, $2, $3, $4)`, [r.hash.toLowerCase(), r.status, cause, at]);
+      }
+      const rows = await query(`SELECT ${COLUMNS} FROM ${this.t} WHERE hash = $1`, [r.hash.toLowerCase()]);
+      return { record: toRecord(rows[0]!), created: inserted.length > 0 };
+    });
+  }
+
+  /** Moves a record from `from` to `to` (the same for an event such as a rebroadcast) with the
+   * patch, and appends the transitions row. Returns the updated record, or undefined when the
+   * record is no longer in `from` (another writer moved it first: nothing is written). */
+  async transition(params: { hash: Hash; from: LedgerStatus; to: LedgerStatus; cause: string; patch?: LedgerPatch }): Promise<LedgerRecord | undefined> {
+    const { hash, from, to, cause, patch = {} } = params;
+    const at = this.now();
+    const sets: string[] = ["status = $3", "updated_at = $4"];
+    const values: unknown[] = [hash.toLowerCase(), from, to, at];
+    const set = (column: string, value: unknown) => {
+      values.push(value);
+      sets.push(`${column} = $${values.length}`);
+    };
+    if ("chamaId" in patch) set("chama_id", patch.chamaId?.toString() ?? null);
+    if ("blockNumber" in patch) set("block_number", patch.blockNumber?.toString() ?? null);
+    if ("blockHash" in patch) set("block_hash", patch.blockHash ?? null);
+    if ("error" in patch) {
+      set("error_reason", patch.error?.reason ?? null);
+      set("error_message", patch.error?.message ?? null);
+    }
+    if ("replacedBy" in patch) set("replaced_by", patch.replacedBy ?? null);
+    if ("sentAt" in patch) set("sent_at", patch.sentAt ?? null);
+    if ("raw" in patch) set("raw", patch.raw ?? null);
+    if (patch.rebroadcast) sets.push("rebroadcasts = rebroadcasts + 1");
+    return this.sql.transaction(async (query) => {
+      const rows = await query(`UPDATE ${this.t} SET ${sets.join(", ")} WHERE hash = $1 AND status = $2 RETURNING ${COLUMNS}`, values);
+      if (rows.length === 0) return undefined;
+      await query(`INSERT INTO ${this.tr} (hash, from_status, to_status, cause, at) VALUES ($1, $2, $3, $4, $5)`, [hash.toLowerCase(), from, to, cause, at]);
+      return toRecord(rows[0]!);
+    });
+  }
+
+  async get(hash: Hash): Promise<LedgerRecord | undefined> {
+    const rows = await this.sql.query(`SELECT ${COLUMNS} FROM ${this.t} WHERE hash = $1`, [hash.toLowerCase()]);
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  async transitions(hash: Hash): Promise<LedgerTransition[]> {
+    const rows = await this.sql.query(`SELECT from_status, to_status, cause, at FROM ${this.tr} WHERE hash = $1 ORDER BY id`, [hash.toLowerCase()]);
+    return rows.map((r) => ({ from: (r.from_status as LedgerStatus | null) ?? null, to: r.to_status as LedgerStatus, cause: String(r.cause), at: toDate(r.at).toISOString() }));
+  }
+
+  /** Newest first, `limit` at most, records older than `after` (a `seq`). */
+  async list(params: ListParameters): Promise<LedgerRecord[]> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const add = (clause: string, value: unknown) => {
+      values.push(value);
+      where.push(clause.replace("?", `$${values.length}`));
+    };
+    if (params.status) add("status = ?", params.status);
+    if (params.chamaId !== undefined) add("chama_id = ?", params.chamaId.toString());
+    if (params.from) add("from_address = ?", params.from.toLowerCase());
+    if (params.after !== undefined) add("seq < ?", params.after.toString());
+    values.push(params.limit);
+    const rows = await this.sql.query(
+      `SELECT ${COLUMNS} FROM ${this.t} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT $${values.length}`,
+      values,
+    );
+    return rows.map(toRecord);
+  }
+
+  /** Records the follower still moves: every open one, reconciled ones mined at or after
+   * `sinceBlock` (a reorg can still take them out), and ones that timed out in the last day (a
+   * receipt may still come). */
+  async watched(params: { sinceBlock: bigint }): Promise<LedgerRecord[]> {
+    const rows = await this.sql.query(
+      `SELECT ${COLUMNS} FROM ${this.t}
+       WHERE status IN ('draft', 'pending', 'confirmed') OR (status = 'reconciled' AND block_number >= $1)
+          OR (status = 'failed' AND error_reason = 'timeout' AND updated_at > $2)
+       ORDER BY seq`,
+      [params.sinceBlock.toString(), new Date(this.now().getTime() - 86_400_000)],
+    );
+    return rows.map(toRecord);
+  }
+
+  /** The counts `/sync-health` shows. */
+  async counts(): Promise<Omit<LedgerHealth, "lastPassAt" | "lastError">> {
+    const now = this.now();
+    const [row] = await this.sql.query(
+      `SELECT
+         (SELECT count(*) FROM ${this.t} WHERE status = 'draft')::int AS drafts,
+         (SELECT count(*) FROM ${this.t} WHERE status = 'pending')::int AS pending,
+         (SELECT count(DISTINCT hash) FROM ${this.tr} WHERE to_status = 'failed' AND from_status IS DISTINCT FROM 'failed' AND at > $1)::int AS failed,
+         (SELECT min(created_at) FROM ${this.t} WHERE status IN ('draft', 'pending')) AS oldest,
+         (SELECT coalesce(sum(rebroadcasts), 0) FROM ${this.t})::int AS rebroadcasts`,
+      [new Date(now.getTime() - 86_400_000)],
+    );
+    const oldest = row?.oldest === null || row?.oldest === undefined ? null : toDate(row.oldest);
+    return {
+      drafts: Number(row?.drafts ?? 0),
+      pending: Number(row?.pending ?? 0),
+      failedLast24h: Number(row?.failed ?? 0),
+      oldestPendingSeconds: oldest === null ? null : Math.max(0, Math.round((now.getTime() - oldest.getTime()) / 1000)),
+      rebroadcasts: Number(row?.rebroadcasts ?? 0),
+    };
+  }
+}
