@@ -93,6 +93,51 @@ describe("watchIndex", () => {
   });
 });
 
+describe("drafts while the stream stays up", () => {
+  test("a draft held back by an unreachable chain is tried again after a back-off, and sent once", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    engine.watchIndex();
+    indexer.open();
+    chain.unreachable = true;
+    const draft = engine.submit({ account: ALICE, params: { kind: "contribution", chamaId: 1n, amount: 1_000n * SAT } });
+    await settle();
+    expect(engine.store.get(draft.id)?.status).toBe("draft");
+
+    // No cue comes (no online event, no reconnect): the back-off alone brings the next pass.
+    clock.advance(500);
+    await settle();
+    expect(engine.store.get(draft.id)?.status).toBe("draft");
+    chain.unreachable = false;
+    clock.advance(1_000);
+    await settle();
+    expect(engine.store.get(draft.id)?.status).toBe("pending");
+    clock.advance(8_000);
+    await settle();
+    expect(chain.sent).toHaveLength(1);
+  });
+
+  test("a draft held back by an indexer known to be down asks the index again, and goes once it answers", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    engine.watchIndex();
+    indexer.open();
+    indexer.unreachable = true;
+    engine.noteIndexer({ online: false, error: "indexer unreachable" });
+    const draft = engine.submit({ account: ALICE, params: { kind: "contribution", chamaId: 1n, amount: 1_000n * SAT } });
+    await settle();
+    expect(engine.store.get(draft.id)?.status).toBe("draft");
+    expect(chain.sent).toHaveLength(0);
+
+    indexer.unreachable = false;
+    clock.advance(500);
+    await settle();
+    expect(engine.store.get(draft.id)?.status).toBe("pending");
+    expect(engine.health().indexerOnline).toBe(true);
+    expect(chain.sent).toHaveLength(1);
+  });
+});
+
 describe("connected and last seen", () => {
   test("connected only from the stream's open until its error; the error says the indexer is unreachable", async () => {
     const engine = makeEngine();

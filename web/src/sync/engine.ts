@@ -96,9 +96,9 @@ export class SyncEngine {
   private started = false;
   private unsubscribe: (() => void) | undefined;
   private timeoutHandle: unknown;
-  /** A matching pass whose read of the index failed is tried again after this long (ms),
-   * doubling up to 8 s: the index may be busy (503) or briefly down, and no pushed block may
-   * come to trigger the next pass. */
+  /** A pass whose read of the index failed, or that could not send a draft because the chain
+   * was unreachable, is tried again after this long (ms), doubling up to 8 s: the index may be
+   * busy (503) or briefly down, and no pushed block may come to trigger the next pass. */
   private fetchRetryMs = FETCH_RETRY_FIRST_MS;
   private fetchRetryHandle: unknown;
   /** While the chain has mined a watched action in a block the index has not reported, the
@@ -265,7 +265,9 @@ export class SyncEngine {
     }
     if (chainOnline) {
       // A draft is sent only when its outcome can be followed: with the indexer known to be
-      // down it waits (the stream's reconnect says when it is back).
+      // down it waits (the stream's reconnect says when it is back, or the index's answer here:
+      // a stream that stayed connected while other requests failed never reconnects).
+      if (this.healthState.indexerOnline === false && this.hasDrafts()) await this.probeIndex();
       if (this.healthState.indexerOnline !== false) await this.flushDrafts();
       await this.checkNonces();
     }
@@ -276,6 +278,25 @@ export class SyncEngine {
     this.checkTimeouts();
     this.updateSubscription();
     this.checkIndexLag();
+    // A draft held back by an unreachable chain or indexer is tried again after the back-off:
+    // the browser's `online` event and the stream's reconnect are cues, but a network can fail
+    // and come back without either (the stream, connected before, stays up meanwhile).
+    if (this.hasDrafts() && (!chainOnline || this.healthState.indexerOnline === false)) this.scheduleFetchRetry();
+  }
+
+  private hasDrafts(): boolean {
+    return this.mine().some((a) => a.status === "draft");
+  }
+
+  /** Asks the index for its block: is the indexer back? */
+  private async probeIndex(): Promise<void> {
+    try {
+      const block = await this.indexer.readIndexedBlock();
+      this.setHealth({ indexerOnline: true });
+      if (block) this.noteIndexedBlock(block);
+    } catch (error) {
+      this.setHealth({ indexerOnline: false, lastError: errorMessage(error) });
+    }
   }
 
   /** The actions the engine follows: every account's on this chain (a receipt or a reorg needs
