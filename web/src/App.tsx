@@ -1,4 +1,5 @@
-/** The shell: header (unit switch, wallet), routes, the sync engine's lifetime, health panel. */
+/** The shell: header (unit switch, wallet), offline banner, routes, the sync engine's lifetime,
+ * health panel. */
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { createPublicClient, http } from "viem";
 import { AppContext, type AppContextValue } from "./appContext";
@@ -6,6 +7,7 @@ import { AccountPage } from "./components/AccountPage";
 import { ChamaDetail } from "./components/ChamaDetail";
 import { ChamaList } from "./components/ChamaList";
 import { OperatorPage } from "./components/OperatorPage";
+import { useBrowserOnline } from "./hooks/useBrowserOnline";
 import { SyncHealthPanel } from "./components/SyncHealthPanel";
 import type { AppConfig } from "./config";
 import { accountHref, short } from "./format";
@@ -41,6 +43,18 @@ function Route({ hash }: { hash: string }) {
   if (account) return <AccountPage address={account[1]!} />;
   if (hash === "#/operator") return <OperatorPage />;
   return <ChamaList />;
+}
+
+/** Shown while the browser says it is offline: nothing on screen can be current then. */
+function OfflineBanner() {
+  const online = useBrowserOnline();
+  if (online) return null;
+  return (
+    <div className="offline-banner" role="status" data-testid="offline-banner">
+      You are offline. What you see may be out of date; actions you take are kept as drafts and sent once the
+      connection returns.
+    </div>
+  );
 }
 
 export function App({ config }: { config: AppConfig }) {
@@ -191,6 +205,7 @@ export function App({ config }: { config: AppConfig }) {
             {walletError ? <span className="error"> {walletError}</span> : null}
           </div>
         </header>
+        <OfflineBanner />
         <main className="layout">
           <div className="content">
             <Route hash={hash} />

@@ -1,12 +1,16 @@
 /** The operator page: pending and failed transactions (this client's sync store), the last sync
  * and discrepancies (the indexer's /sync-health, and this client's own), the overall status with
- * its reasons, and the lag over the last hour. */
+ * its reasons, and the lag over the last hour. The status is the indexer's own word only while
+ * its answer is fresh and the indexer reachable; otherwise it is "unknown", with the reason. */
 import type { ReactNode } from "react";
 import { useApp } from "../appContext";
 import { ago } from "../format";
 import { useHealth } from "../sync/react";
 import { useNow } from "./SyncHealthPanel";
+import { LagChart } from "./LagChart";
 import { type IndexerHealth, useIndexerHealth } from "../hooks/useIndexerHealth";
+import { useBrowserOnline } from "../hooks/useBrowserOnline";
+import { type OperatorStatus, operatorStatus } from "../status";
 
 function Card(props: { title: string; testId: string; value: ReactNode; warn?: boolean; children?: ReactNode }) {
   return (
@@ -33,8 +37,18 @@ export function OperatorPage() {
   const { config } = useApp();
   const client = useHealth();
   const now = useNow();
-  const indexer = useIndexerHealth({ url: config.indexerUrl, chainId: config.chainId });
+  const browserOnline = useBrowserOnline();
+  const indexer = useIndexerHealth({ url: config.indexerUrl });
   const health = indexer.kind === "data" ? indexer.data : indexer.kind === "error" ? indexer.last : undefined;
+  const answeredAt = indexer.kind === "data" ? indexer.fetchedAt : indexer.kind === "error" ? indexer.lastAt : undefined;
+  const status = operatorStatus({
+    answer: health,
+    answeredAt,
+    fetchFailed: indexer.kind === "error",
+    indexerOnline: client.indexerOnline,
+    browserOnline,
+    now,
+  });
   const reconciliation = reconciliationText(health);
   // Block timestamps are seconds since the epoch: small enough for a Number.
   const syncAgeMs = health?.indexed ? now - Number(health.indexed.timestamp) * 1000 : undefined;
@@ -46,7 +60,12 @@ export function OperatorPage() {
       {indexer.kind === "error" ? (
         <p className="error" data-testid="operator-error">
           {indexer.error}
-          {indexer.last ? " (showing the last answer)" : ""}
+          {indexer.last && indexer.lastAt !== undefined ? ` (below: the last answer, ${ago(now - indexer.lastAt)})` : ""}
+        </p>
+      ) : status.kind === "unknown" ? (
+        <p className="error" data-testid="operator-error">
+          {status.reason}
+          {status.lastAnswerAt !== undefined ? ` (below: the last answer, ${ago(now - status.lastAnswerAt)})` : ""}
         </p>
       ) : null}
 
@@ -78,18 +97,35 @@ export function OperatorPage() {
         </Card>
       </div>
 
-      {health ? <StatusPanel health={health} /> : null}
+      {status.kind === "loading" ? null : <StatusPanel status={status} health={health} now={now} />}
     </div>
   );
 }
 
-function StatusPanel({ health }: { health: IndexerHealth }) {
+/** The overall status. While it is known: the indexer's word, its reasons and the lag. While it
+ * is not: "unknown" with the reason, and the last answer shown as old (its age on every line). */
+function StatusPanel({ status, health, now }: { status: Exclude<OperatorStatus, { kind: "loading" }>; health: IndexerHealth | undefined; now: number }) {
+  const known = status.kind === "known";
+  const label = known ? status.status : `unknown (${status.reason})`;
+  const asOf = known ? undefined : status.lastAnswerAt !== undefined ? `as of ${ago(now - status.lastAnswerAt)}` : undefined;
   return (
-    <section className="panel">
+    <section className="panel" data-testid="op-status-panel" data-known={known}>
       <h2>
-        Status <span className={`status status-${health.status}`} data-testid="op-status">{health.status}</span>
+        Status{" "}
+        <span className={`status status-${known ? status.status : "unknown"}`} data-testid="op-status">
+          {label}
+        </span>{" "}
+        <span className="muted small" data-testid="op-status-age">
+          {known ? `checked ${ago(now - status.checkedAt)}` : asOf ? `last answer ${asOf}` : "no answer yet"}
+        </span>
       </h2>
-      {health.reasons.length > 0 ? (
+      {!known ? (
+        <p className="small" data-testid="op-unknown">
+          {health
+            ? "The indexer's status is not known now; what follows is its last answer, not the present."
+            : "The indexer has not answered since this page opened."}
+        </p>
+      ) : health && health.reasons.length > 0 ? (
         <ul data-testid="op-reasons">
           {health.reasons.map((reason) => (
             <li key={reason}>{reason}</li>
@@ -98,56 +134,18 @@ function StatusPanel({ health }: { health: IndexerHealth }) {
       ) : (
         <p className="muted small">No reasons: the index is at the head and agrees with the chain.</p>
       )}
-      <p className="small" data-testid="op-lag">
-        Lag now:{" "}
-        {health.lag ? `${health.lag.blocks} blocks, ${health.lag.seconds} s` : "unknown"}
-        {health.chain.reachable ? ` · chain head ${health.chain.head}` : ` · chain unreachable: ${health.chain.error}`}
-        {health.indexed ? ` · indexed ${health.indexed.block}` : ""}
-      </p>
-      <h3>Lag over the last hour</h3>
-      <LagChart samples={health.lagHistory} />
+      {health ? (
+        <>
+          <p className="small" data-testid="op-lag">
+            {known ? "Lag now: " : `Lag ${asOf ?? ""}: `}
+            {health.lag ? `${health.lag.blocks} blocks, ${health.lag.seconds} s` : "unknown"}
+            {health.chain.reachable ? ` · chain head ${health.chain.head}` : ` · chain unreachable: ${health.chain.error}`}
+            {health.indexed ? ` · indexed ${health.indexed.block}` : ""}
+          </p>
+          <h3>Lag over the last hour{asOf ? ` (${asOf})` : ""}</h3>
+          <LagChart samples={health.lagHistory} asOf={asOf} />
+        </>
+      ) : null}
     </section>
-  );
-}
-
-/** Two lines over the last hour (or since the indexer started, if sooner): lag in blocks and in
- * seconds, each scaled to its own maximum, over a zero baseline. */
-function LagChart({ samples }: { samples: IndexerHealth["lagHistory"] }) {
-  const width = 600;
-  const height = 120;
-  const top = 14;
-  if (samples.length === 0) return <p className="muted" data-testid="lag-chart-empty">No samples yet.</p>;
-  const times = samples.map((s) => Date.parse(s.at));
-  const end = times[times.length - 1]!;
-  const start = times[0]!;
-  const maxBlocks = Math.max(1, ...samples.map((s) => s.blocks));
-  const maxSeconds = Math.max(1, ...samples.map((s) => s.seconds));
-  const x = (t: number) => ((t - start) / Math.max(1, end - start)) * width;
-  const y = (value: number, max: number) => height - (value / max) * (height - top);
-  const line = (value: (s: IndexerHealth["lagHistory"][number]) => number, max: number) =>
-    samples.map((s, i) => `${x(times[i]!).toFixed(1)},${y(value(s), max).toFixed(1)}`).join(" ");
-  const span = end - start;
-  return (
-    <svg
-      className="chart lag-chart"
-      viewBox={`0 0 ${width} ${height + 16}`}
-      role="img"
-      aria-label="Lag over the last hour"
-      data-testid="lag-chart"
-      data-samples={samples.length}
-    >
-      <line className="baseline" x1={0} y1={height} x2={width} y2={height} />
-      <polyline className="lag-blocks" points={line((s) => s.blocks, maxBlocks)} />
-      <polyline className="lag-seconds" points={line((s) => s.seconds, maxSeconds)} />
-      <text x={4} y={10}>
-        <tspan className="legend-blocks">— blocks (max {maxBlocks})</tspan> <tspan className="legend-seconds">- - seconds (max {maxSeconds})</tspan>
-      </text>
-      <text x={4} y={height + 12}>
-        {span >= 60_000 ? `${Math.round(span / 60_000)} min ago` : `${Math.round(span / 1000)} s ago`}
-      </text>
-      <text x={width - 4} y={height + 12} textAnchor="end">
-        now · {samples.length} samples
-      </text>
-    </svg>
   );
 }

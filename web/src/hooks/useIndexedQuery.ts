@@ -1,12 +1,14 @@
-/** A urql query that follows the index: it fetches again until it holds an answer requested
- * after the newest indexed block the sync engine knows of (see freshness.ts), and it feeds the
- * indexed block its answers report back to the engine's health. */
+/** A urql query that follows the index: while mounted it holds the indexer's live stream (one
+ * per tab, shared), fetches again until it holds an answer requested after the newest indexed
+ * block the sync engine knows of (see freshness.ts), and feeds what its answers say (the
+ * indexed block, whether the indexer answered) back to the engine's health. */
 import { useEffect, useMemo, useRef, useState } from "react";
 import { type AnyVariables, type DocumentInput, type OperationContext, useQuery } from "urql";
 import { useApp } from "../appContext";
 import type { Meta } from "../queries";
 import { useHealth, useSync } from "../sync/react";
 import { knownBlockKey, refetchDelay } from "./freshness";
+import { useIndexWatch } from "./useIndexWatch";
 
 /** The operation context field carrying the known block's key at the time of the request. */
 type FreshnessContext = Partial<OperationContext> & { requestedAt?: string };
@@ -17,6 +19,7 @@ export function useIndexedQuery<Data extends { _meta: Meta | null }, Variables e
 }) {
   const { config } = useApp();
   const { engine } = useSync();
+  useIndexWatch();
   const health = useHealth();
   const known = knownBlockKey(
     health.indexedBlock === undefined ? undefined : { number: health.indexedBlock, timestamp: health.indexedBlockTimestamp },
@@ -50,6 +53,15 @@ export function useIndexedQuery<Data extends { _meta: Meta | null }, Variables e
     }, delay);
     return () => clearTimeout(timer);
   }, [result, known, reexecute]);
+
+  // A request that reached the indexer, or could not: evidence for the connection line.
+  const networkError = result.error?.networkError;
+  const answered = result.data !== undefined && !result.stale && !result.fetching && result.error === undefined;
+  useEffect(() => {
+    if (!engine) return;
+    if (networkError) engine.noteIndexer({ online: false, error: `indexer unreachable: ${networkError.message}` });
+    else if (answered && (result.operation?.context.meta?.cacheOutcome ?? "miss") !== "hit") engine.noteIndexer({ online: true });
+  }, [engine, networkError, answered, result.operation]);
 
   const status = result.data?._meta?.status;
   useEffect(() => {

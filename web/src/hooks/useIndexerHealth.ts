@@ -1,19 +1,27 @@
 /** The indexer's GET /sync-health, fetched while the component using it is mounted. */
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { SyncHealth as IndexerHealth } from "../../../common/ops-api";
-import { ponderIndexer } from "../sync/ponderIndexer";
 import { JengaError, errorMessage } from "../../../common/errors";
+import { useHealth, useSync } from "../sync/react";
+import { useBrowserOnline } from "./useBrowserOnline";
+import { useIndexWatch } from "./useIndexWatch";
 
 export type { IndexerHealth };
 
 export type IndexerHealthState =
   | { kind: "loading" }
-  /** The last good answer is kept beside the error so the page does not go blank. */
-  | { kind: "error"; error: string; last: IndexerHealth | undefined }
+  /** The last good answer (and when it came) is kept beside the error so the page does not go
+   * blank; it is shown as old, never as the current status. */
+  | { kind: "error"; error: string; last: IndexerHealth | undefined; lastAt: number | undefined }
   | { kind: "data"; data: IndexerHealth; fetchedAt: number };
 
 export class SyncHealthFetchError extends JengaError {
   override name = "SyncHealthFetchError";
+}
+
+/** No answer came at all (the network or the indexer is down), as opposed to a bad answer. */
+export class IndexerUnreachableError extends SyncHealthFetchError {
+  override name = "IndexerUnreachableError";
 }
 
 /** Fetches /sync-health once. 503 (stalled or diverged) carries the same JSON body as 200. */
@@ -22,7 +30,7 @@ export async function fetchIndexerHealth(params: { url: string; signal?: AbortSi
   try {
     response = await fetch(`${params.url}/sync-health`, { signal: params.signal });
   } catch (cause) {
-    throw new SyncHealthFetchError(`indexer unreachable at ${params.url}: ${errorMessage(cause)}`, { cause });
+    throw new IndexerUnreachableError(`indexer unreachable at ${params.url}: ${errorMessage(cause)}`, { cause });
   }
   if (response.status !== 200 && response.status !== 503) {
     throw new SyncHealthFetchError(`GET /sync-health answered ${response.status} ${response.statusText}`);
@@ -37,23 +45,32 @@ export async function fetchIndexerHealth(params: { url: string; signal?: AbortSi
 }
 
 /** Fallback refresh while the page is visible: no indexed block is pushed when the indexer
- * stalls or the chain is quiet, and that is exactly when lag and status change. */
+ * stalls or the chain is quiet, and that is exactly when lag and status change ("stalled" is a
+ * matter of time passing). The operator page is the one view that asks on a timer. */
 const POLL_MS = 5_000;
 
 /**
- * Keeps /sync-health fresh while mounted: refetched on every indexed block the indexer pushes
- * (its live stream), and otherwise polled every 5 s, only while the document is visible (a hidden
- * tab stops; becoming visible refetches at once). Unmounting stops both.
+ * Keeps /sync-health fresh while mounted: refetched on every indexed block the engine's live
+ * stream pushes (the view watches the index, so the tab's one stream is held), at once when
+ * the stream breaks or the browser goes offline or online (to learn whether the indexer is
+ * still there), and otherwise every 5 s, only while the document is visible (a hidden tab
+ * stops; becoming visible refetches at once). Each answer or failure is reported to the engine,
+ * the one place that says whether the indexer is reachable. Unmounting stops all of it.
  */
-export function useIndexerHealth(params: { url: string; chainId: number }): IndexerHealthState {
-  const { url, chainId } = params;
+export function useIndexerHealth(params: { url: string }): IndexerHealthState {
+  const { url } = params;
+  const { engine } = useSync();
+  useIndexWatch();
+  const health = useHealth();
+  const browserOnline = useBrowserOnline();
   const [state, setState] = useState<IndexerHealthState>({ kind: "loading" });
+  const refreshRef = useRef<(() => void) | undefined>(undefined);
 
   useEffect(() => {
     let closed = false;
     let inFlight: AbortController | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let last: IndexerHealth | undefined;
+    let last: { data: IndexerHealth; at: number } | undefined;
 
     const schedule = () => {
       if (timer) clearTimeout(timer);
@@ -67,32 +84,39 @@ export function useIndexerHealth(params: { url: string; chainId: number }): Inde
       try {
         const data = await fetchIndexerHealth({ url, signal: controller.signal });
         if (closed || controller.signal.aborted) return;
-        last = data;
-        setState({ kind: "data", data, fetchedAt: Date.now() });
+        last = { data, at: Date.now() };
+        setState({ kind: "data", data, fetchedAt: last.at });
+        engine?.noteIndexer({ online: true });
       } catch (error) {
         if (closed || controller.signal.aborted) return;
-        setState({ kind: "error", error: errorMessage(error), last });
+        setState({ kind: "error", error: errorMessage(error), last: last?.data, lastAt: last?.at });
+        if (error instanceof IndexerUnreachableError) engine?.noteIndexer({ online: false, error: errorMessage(error) });
       }
       schedule();
     };
+    refreshRef.current = () => void refresh();
 
-    const unsubscribe = ponderIndexer({ url, chainId }).subscribe({
-      onBlock: () => void refresh(),
-      // The fetch reports an unreachable indexer itself; the stream reconnects on its own.
-      onError: () => undefined,
-    });
     const onVisibility = () => (document.visibilityState === "visible" ? void refresh() : schedule());
     document.addEventListener("visibilitychange", onVisibility);
     void refresh();
 
     return () => {
       closed = true;
-      unsubscribe();
+      refreshRef.current = undefined;
       inFlight?.abort();
       if (timer) clearTimeout(timer);
       document.removeEventListener("visibilitychange", onVisibility);
     };
-  }, [url, chainId]);
+  }, [url, engine]);
+
+  // The cues to ask again: a newly indexed block, the stream breaking, the browser's network.
+  const cue = `${health.indexedBlock ?? ""}:${health.indexedBlockTimestamp ?? ""}:${health.connected}:${browserOnline}`;
+  const firstCue = useRef(cue);
+  useEffect(() => {
+    if (cue === firstCue.current) return;
+    firstCue.current = "";
+    refreshRef.current?.();
+  }, [cue]);
 
   return state;
 }
