@@ -96,9 +96,9 @@ export class SyncEngine {
   private started = false;
   private unsubscribe: (() => void) | undefined;
   private timeoutHandle: unknown;
-  /** A pass whose read of the index failed, or that could not send a draft because the chain
-   * was unreachable, is tried again after this long (ms), doubling up to 8 s: the index may be
-   * busy (503) or briefly down, and no pushed block may come to trigger the next pass. */
+  /** A pass whose read of the index failed, or that could not send a draft because the chain or
+   * the indexer was unreachable, is tried again after this long (ms), doubling up to 8 s: the
+   * index may be busy (503) or briefly down, and no pushed block may come to trigger the next pass. */
   private fetchRetryMs = FETCH_RETRY_FIRST_MS;
   private fetchRetryHandle: unknown;
   /** While the chain has mined a watched action in a block the index has not reported, the
