@@ -15,7 +15,7 @@ import pg from "pg";
 import { createTestClient, http } from "viem";
 import { LOCAL_CHAIN_ID, chainFor } from "../common/chain";
 import { postGraphQL } from "../common/graphql";
-import { ConfigError, loadEnv } from "../config/env";
+import { ConfigError, type LedgerEnv, loadEnv, loadLedgerEnv } from "../config/env";
 import { type Anvil, startAnvil } from "./lib/anvil";
 import { deployChama, devAccounts, projectRoot, writeDeployment } from "./lib/chama";
 import { runMain } from "./lib/main";
@@ -44,20 +44,25 @@ function portSetting(params: { flag: string; flagValue: string | undefined; vari
   return { port, setting };
 }
 
-/** Drops what Ponder cached about the previous local chain, which the new chain invalidates. */
-async function clearSyncCache(databaseUrl: string | undefined, pgliteDirectory: string) {
+/** Drops what Ponder cached about the previous local chain, and the transaction ledger's
+ * records of it: the new chain invalidates both (a record of a dead chain's transaction would be
+ * followed, and rebroadcast, on the new one). */
+async function clearSyncCache(databaseUrl: string | undefined, pgliteDirectory: string, ledger: LedgerEnv) {
   if (!databaseUrl) {
     rmSync(pgliteDirectory, { recursive: true, force: true });
-    return `removed ${path.relative(projectRoot, pgliteDirectory) || pgliteDirectory}`;
+    rmSync(ledger.pgliteDirectory, { recursive: true, force: true });
+    const shown = (directory: string) => path.relative(projectRoot, directory) || directory;
+    return `removed ${shown(pgliteDirectory)} and ${shown(ledger.pgliteDirectory)}`;
   }
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     await client.query("DROP SCHEMA IF EXISTS ponder_sync CASCADE");
+    await client.query(`DROP SCHEMA IF EXISTS "${ledger.schema}" CASCADE`);
   } finally {
     await client.end();
   }
-  return "dropped schema ponder_sync";
+  return `dropped schemas ponder_sync and ${ledger.schema}`;
 }
 
 let anvil: Anvil | undefined;
@@ -120,7 +125,8 @@ await runMain(async () => {
   await testClient.setIntervalMining({ interval: 1 });
 
   const env = loadEnv({ root: projectRoot, env: { ...process.env, PONDER_RPC_URL_31337: anvil.rpcUrl, CHAIN_ID: "" } });
-  console.log(`New chain: ${await clearSyncCache(env.databaseUrl, env.pgliteDirectory)}.`);
+  const ledger = loadLedgerEnv({ root: projectRoot });
+  console.log(`New chain: ${await clearSyncCache(env.databaseUrl, env.pgliteDirectory, ledger)}.`);
 
   console.log("Starting the indexer (ponder dev)…");
   ponder = spawnPonder({

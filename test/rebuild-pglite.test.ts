@@ -25,6 +25,8 @@ describe("reconcile and rebuild on pglite", () => {
   const root = mkdtempSync(path.join(os.tmpdir(), "jenga-pglite-ops-"));
   const live = path.join(root, "pglite");
   const rebuilt = path.join(root, "pglite-rebuilt");
+  // The ledger survives the stop-and-swap: it lives beside the index, not in its directory.
+  const ledgerDirectory = path.join(root, "ledger");
   const schema = `jenga_${process.pid}`;
   const as = (i: number) => chamaAs({ chain, address, account: accounts[i]! });
   const env = () => scriptEnv({ chain, address, startBlock, database: "pglite", pgliteDirectory: live });
@@ -37,7 +39,7 @@ describe("reconcile and rebuild on pglite", () => {
     await as(3).contribute(1n, 3_000n * SAT);
     await as(0).payout(1n, accounts[4]!.address, 500n * SAT);
     await chain.testClient.mine({ blocks: 35 });
-    indexer = await startIndexer({ chain, address, startBlock, database: "pglite", storage: { schema, databaseUrl: undefined, pgliteDirectory: live }, env: env() });
+    indexer = await startIndexer({ chain, address, startBlock, database: "pglite", storage: { schema, databaseUrl: undefined, pgliteDirectory: live, ledgerDirectory }, env: env() });
     await indexer.waitForBlock();
   });
 
@@ -58,7 +60,7 @@ describe("reconcile and rebuild on pglite", () => {
     // Straight into the table, past Ponder's triggers.
     await db.exec(`SET session_replication_role = replica; UPDATE "${schema}".chama SET total_paid_out = total_paid_out + 7, balance = balance - 7 WHERE id = 1`);
     await db.close();
-    indexer = await startIndexer({ chain, address, startBlock, database: "pglite", storage: { schema, databaseUrl: undefined, pgliteDirectory: live }, env: env() });
+    indexer = await startIndexer({ chain, address, startBlock, database: "pglite", storage: { schema, databaseUrl: undefined, pgliteDirectory: live, ledgerDirectory }, env: env() });
     await indexer.waitForBlock();
 
     const found = await runScript({ name: "reconcile", args: ["--url", indexer.url], env: env() });
@@ -91,7 +93,7 @@ describe("reconcile and rebuild on pglite", () => {
 
     // Stop and swap, as printed: the restarted indexer serves the verified directory.
     await indexer.stop();
-    indexer = await startIndexer({ chain, address, startBlock, database: "pglite", storage: { schema, databaseUrl: undefined, pgliteDirectory: rebuilt }, env: { ...env(), PGLITE_DIRECTORY: rebuilt } });
+    indexer = await startIndexer({ chain, address, startBlock, database: "pglite", storage: { schema, databaseUrl: undefined, pgliteDirectory: rebuilt, ledgerDirectory }, env: { ...env(), PGLITE_DIRECTORY: rebuilt } });
     await indexer.waitForBlock();
     const after = await runScript({ name: "reconcile", args: ["--url", indexer.url], env: env() });
     expect(after.stdout).toContain("the index equals the chain");

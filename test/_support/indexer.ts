@@ -34,8 +34,9 @@ export type Indexer = {
 };
 
 /** Where an indexer run keeps its data: a schema in its own PostgreSQL database, or a PGlite
- * directory. Pass it to a later startIndexer to restart on the same data. */
-export type IndexerStorage = { schema: string; databaseUrl: string | undefined; pgliteDirectory: string };
+ * directory; and, for PGlite, the transaction ledger's own directory (each run its own, so no
+ * two processes ever open one PGlite). Pass it to a later startIndexer to restart on the same data. */
+export type IndexerStorage = { schema: string; databaseUrl: string | undefined; pgliteDirectory: string; ledgerDirectory: string };
 
 let schemaCounter = 0;
 
@@ -43,14 +44,16 @@ let schemaCounter = 0;
 export function createStorage(params: { database: Database; chain: Chain }): IndexerStorage {
   const schema = `test_${process.pid}_${Date.now().toString(36)}_${schemaCounter++}`;
   const pgliteDirectory = mkdtempSync(path.join(os.tmpdir(), "jenga-pglite-"));
-  if (params.database === "pglite") return { schema, databaseUrl: undefined, pgliteDirectory };
+  const ledgerDirectory = mkdtempSync(path.join(os.tmpdir(), "jenga-ledger-"));
+  if (params.database === "pglite") return { schema, databaseUrl: undefined, pgliteDirectory, ledgerDirectory };
   if (!params.chain.databaseUrl) throw new Error("No PostgreSQL database for this chain: is JENGA_TEST_DATABASE_URL set?");
-  return { schema, databaseUrl: params.chain.databaseUrl, pgliteDirectory };
+  return { schema, databaseUrl: params.chain.databaseUrl, pgliteDirectory, ledgerDirectory };
 }
 
 /** Deletes what createStorage made. */
 export async function removeStorage(storage: IndexerStorage): Promise<void> {
   rmSync(storage.pgliteDirectory, { recursive: true, force: true });
+  rmSync(storage.ledgerDirectory, { recursive: true, force: true });
   if (!storage.databaseUrl) return;
   const client = new pg.Client({ connectionString: storage.databaseUrl });
   await client.connect();
@@ -92,6 +95,7 @@ export async function startIndexer(params: {
       CHAMA_START_BLOCK: String(startBlock),
       DATABASE_URL: storage.databaseUrl ?? "",
       PGLITE_DIRECTORY: storage.pgliteDirectory,
+      LEDGER_PGLITE_DIRECTORY: storage.ledgerDirectory,
       PONDER_LOG_LEVEL: "info",
       ...params.env,
     },
@@ -151,10 +155,11 @@ export async function startIndexer(params: {
 export async function runIndexerToExit(params: { env: Record<string, string>; timeoutMs?: number }) {
   const port = await getFreePort();
   const pgliteDirectory = mkdtempSync(path.join(os.tmpdir(), "jenga-pglite-"));
+  const ledgerDirectory = mkdtempSync(path.join(os.tmpdir(), "jenga-ledger-"));
   const child = spawnPonder({
     args: ["start", "--port", String(port), "--hostname", "127.0.0.1", "--schema", "bad_config"],
     stdio: "pipe",
-    env: { DATABASE_URL: "", PGLITE_DIRECTORY: pgliteDirectory, ...params.env },
+    env: { DATABASE_URL: "", PGLITE_DIRECTORY: pgliteDirectory, LEDGER_PGLITE_DIRECTORY: ledgerDirectory, ...params.env },
   });
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -164,6 +169,7 @@ export async function runIndexerToExit(params: { env: Record<string, string>; ti
   clearTimeout(timer);
   const databaseFiles = readdirSync(pgliteDirectory).length;
   rmSync(pgliteDirectory, { recursive: true, force: true });
+  rmSync(ledgerDirectory, { recursive: true, force: true });
   return { code, output, databaseFiles };
 }
 
