@@ -3,7 +3,14 @@ import { createServer } from "vite";
 import { projectRoot } from "./chama";
 import { assertPortFree } from "./ports";
 
-export type WebConfig = { indexerUrl: string; rpcUrl: string; chainId: number; chamaAddress: string };
+export type WebConfig = {
+  indexerUrl: string;
+  rpcUrl: string;
+  chainId: number;
+  chamaAddress: string;
+  /** A block explorer's origin for transaction links (VITE_EXPLORER_URL). */
+  explorerUrl?: string;
+};
 
 export type WebServer = {
   url: string;
@@ -23,6 +30,8 @@ export async function startWeb(params: { port: number; host?: string; config: We
     VITE_CHAIN_ID: String(config.chainId),
     VITE_CHAMA_ADDRESS: config.chamaAddress,
   });
+  // Optional: without it, a VITE_EXPLORER_URL set in the environment still applies.
+  if (config.explorerUrl) process.env.VITE_EXPLORER_URL = config.explorerUrl;
   const server = await createServer({
     configFile: path.join(projectRoot, "web", "vite.config.ts"),
     server: { port, host, strictPort: true },

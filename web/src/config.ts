@@ -13,6 +13,9 @@ export type AppConfig = {
   chamaAddress: Address;
   /** A pending transaction fails as "timed out" after this long (VITE_TX_TIMEOUT_MS, default 10 min). */
   txTimeoutMs: number;
+  /** A block explorer's origin (VITE_EXPLORER_URL, optional): a transaction is linked at
+   * `${explorerUrl}/tx/${hash}`. */
+  explorerUrl?: string;
 };
 
 export const DEFAULT_TX_TIMEOUT_MS = 10 * 60 * 1000;
@@ -46,8 +49,22 @@ export function readConfig(env: Record<string, string | undefined>): AppConfig {
       throw new AppConfigError(`VITE_TX_TIMEOUT_MS must be a whole number of milliseconds, at least 1000, got "${env.VITE_TX_TIMEOUT_MS}".`);
     }
   }
+  let explorerUrl: string | undefined;
+  if (env.VITE_EXPLORER_URL) {
+    let url: URL | undefined;
+    try {
+      url = new URL(env.VITE_EXPLORER_URL);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
+      throw new AppConfigError(`VITE_EXPLORER_URL must be an http(s) URL such as https://etherscan.io, got "${env.VITE_EXPLORER_URL}".`);
+    }
+    explorerUrl = env.VITE_EXPLORER_URL.replace(/\/+$/, "");
+  }
   return {
     txTimeoutMs,
+    ...(explorerUrl ? { explorerUrl } : {}),
     indexerUrl: env.VITE_INDEXER_URL!.replace(/\/$/, ""),
     rpcUrl: env.VITE_RPC_URL!,
     chainId,

@@ -6,6 +6,7 @@ interface ImportMetaEnv {
   readonly VITE_CHAIN_ID?: string;
   readonly VITE_CHAMA_ADDRESS?: string;
   readonly VITE_TX_TIMEOUT_MS?: string;
+  readonly VITE_EXPLORER_URL?: string;
 }
 
 interface ImportMeta {
