@@ -31,14 +31,28 @@ export const CHAMA_QUERY = gql`
   }
 `;
 
+/** One address: the chamas it administers (with their payouts, which only the admin can make),
+ * its memberships and the events it took part in, each with its chama's name. Every list is
+ * its newest first, so the newest 50 of their union are exactly the address's newest 50. */
 export const ACCOUNT_QUERY = gql`
   query Account($id: String!) {
     account(id: $id) { id totalContributed totalReceived contributionCount payoutCount chamaCount }
-    members(where: { address: $id }, limit: 100) {
-      items { chamaId totalContributed totalReceived contributionCount }
+    administered: chamas(where: { creator: $id }, orderBy: "id", orderDirection: "desc", limit: 100) {
+      items {
+        id name contributionAmount balance memberCount createdAtBlock createdTxHash
+        payouts(orderBy: "blockNumber", orderDirection: "desc", limit: 50) {
+          items { id recipient amount timestamp blockNumber transactionHash logIndex }
+        }
+      }
+    }
+    members(where: { address: $id }, orderBy: "chamaId", orderDirection: "asc", limit: 100) {
+      items { chamaId totalContributed totalReceived contributionCount payoutCount chama { name } }
     }
     contributions(where: { contributor: $id }, orderBy: "blockNumber", orderDirection: "desc", limit: 50) {
-      items { id chamaId amount timestamp blockNumber transactionHash logIndex }
+      items { id chamaId amount timestamp blockNumber transactionHash logIndex chama { name } }
+    }
+    payouts(where: { recipient: $id }, orderBy: "blockNumber", orderDirection: "desc", limit: 50) {
+      items { id chamaId amount timestamp blockNumber transactionHash logIndex chama { name } }
     }
     _meta { status }
   }
@@ -72,9 +86,24 @@ export type ChamaData = {
     | null;
   _meta: Meta | null;
 };
+/** The chama's name, through the event's or membership's relation. */
+type WithChama = { chamaId: string; chama: { name: string } | null };
 export type AccountData = {
   account: { id: string; totalContributed: string; totalReceived: string; contributionCount: number; payoutCount: number; chamaCount: number } | null;
-  members: { items: { chamaId: string; totalContributed: string; totalReceived: string; contributionCount: number }[] };
-  contributions: { items: (EventItem & { chamaId: string })[] };
+  administered: {
+    items: {
+      id: string;
+      name: string;
+      contributionAmount: string;
+      balance: string;
+      memberCount: number;
+      createdAtBlock: string;
+      createdTxHash: string;
+      payouts: { items: (EventItem & { recipient: string })[] };
+    }[];
+  };
+  members: { items: (WithChama & { totalContributed: string; totalReceived: string; contributionCount: number; payoutCount: number })[] };
+  contributions: { items: (EventItem & WithChama)[] };
+  payouts: { items: (EventItem & WithChama)[] };
   _meta: Meta | null;
 };

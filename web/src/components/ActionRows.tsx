@@ -53,11 +53,13 @@ function amountOf(action: Action): bigint | undefined {
   return action.params.kind === "createChama" ? action.params.contributionAmount : action.params.amount;
 }
 
-export function ActionRows(props: { actions: Action[]; columns: number; testId: string }) {
+/** `summary`, when given, says in words what each action asks for, in place of its address and
+ * amount cells. */
+export function ActionRows(props: { actions: Action[]; columns: number; testId: string; summary?: (action: Action) => string }) {
   return (
     <>
       {props.actions.map((action) => (
-        <ActionRow key={action.id} action={action} columns={props.columns} testId={props.testId} />
+        <ActionRow key={action.id} action={action} columns={props.columns} testId={props.testId} summary={props.summary} />
       ))}
     </>
   );
@@ -66,7 +68,8 @@ export function ActionRows(props: { actions: Action[]; columns: number; testId: 
 /** One action. Retry only where a retry can succeed (`canRetry`: timed out, dropped,
  * cancelled); Dismiss for every finished failure. A refusal (another tab acted first) shows
  * on the row. */
-function ActionRow({ action, columns, testId }: { action: Action; columns: number; testId: string }) {
+function ActionRow(props: { action: Action; columns: number; testId: string; summary?: (action: Action) => string }) {
+  const { action, columns, testId, summary } = props;
   const { unit, retry, dismiss } = useApp();
   const [error, setError] = useState<string>();
   const amount = amountOf(action);
@@ -96,8 +99,16 @@ function ActionRow({ action, columns, testId }: { action: Action; columns: numbe
       <td>
         <StatusBadge action={action} />
       </td>
-      <td>{action.params.kind === "payout" ? short(action.params.recipient) : short(action.account)}</td>
-      <td className="amount">{amount === undefined ? "" : formatAmount(amount, unit)}</td>
+      {summary ? (
+        <td colSpan={2} className="summary" data-testid="action-summary">
+          {summary(action)}
+        </td>
+      ) : (
+        <>
+          <td>{action.params.kind === "payout" ? short(action.params.recipient) : short(action.account)}</td>
+          <td className="amount">{amount === undefined ? "" : formatAmount(amount, unit)}</td>
+        </>
+      )}
       <td colSpan={Math.max(1, columns - 3)} className="detail">
         {describe(action, unit)}
         {action.hash ? <code className="hash"> {short(action.hash)}</code> : null}
