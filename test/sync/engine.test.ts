@@ -8,7 +8,8 @@ import { beforeEach, describe, expect, test, vi } from "vitest";
 import { SAT } from "../../common/chain";
 import { SyncEngine } from "../../web/src/sync/engine";
 import { memoryLock } from "../../web/src/sync/lock";
-import { NonceUsedError, UnreachableError } from "../../web/src/sync/ports";
+import { NonceUsedError, UnreachableError, UserRejectedError } from "../../web/src/sync/ports";
+import { USER_REJECTED_MESSAGE } from "../../web/src/sync/viemChain";
 import { ActionStore, type KeyValueStorage, memoryStorage } from "../../web/src/sync/store";
 import type { Action, ActionParams, IndexedRow } from "../../web/src/sync/types";
 import { DismissRefusedError, RetryRefusedError } from "../../web/src/sync/rules";
@@ -316,18 +317,26 @@ describe("failures", () => {
     expect(chain.calls.filter((c) => c === "send")).toHaveLength(1);
   });
 
-  test("a wallet rejection fails without spending a nonce", async () => {
+  test("a wallet rejection fails, says you rejected it, offers no retry and spends no nonce", async () => {
     const engine = makeEngine();
     await engine.start();
-    chain.sendError = new Error("User rejected the request.");
+    chain.sendError = new UserRejectedError(USER_REJECTED_MESSAGE);
     const draft = engine.submit({ account: ALICE, params: STACK });
     await settle();
     expect(engine.store.get(draft.id)).toMatchObject({
       status: "failed",
       nonce: undefined,
-      error: { reason: "rejected", message: "User rejected the request." },
+      reservedAtBlock: undefined,
+      error: { reason: "rejected", message: expect.stringMatching(/^You rejected it in your wallet, so nothing was sent\./) },
     });
     expect(chain.sent).toHaveLength(0);
+    expect(engine.health()).toMatchObject({ drafts: 0, pending: 0, failed: 1 });
+    expect(() => engine.retry(draft.id)).toThrow(RetryRefusedError);
+    expect(chain.calls.filter((c) => c === "send")).toHaveLength(1);
+    // The nonce it had reserved is the next action's.
+    const next = engine.submit({ account: ALICE, params: STACK });
+    await settle();
+    expect(chain.sent).toEqual([expect.objectContaining({ actionId: next.id, nonce: 0 })]);
   });
 
   test("only failed, dropped or replaced actions can be retried", async () => {

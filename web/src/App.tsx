@@ -20,8 +20,9 @@ import type { ActionParams } from "./sync/types";
 import { viemChain } from "./sync/viemChain";
 import { UNITS, type Unit } from "./units";
 import { LOCAL_CHAIN_ID, chainFor } from "../../common/chain";
-import { DEV_ACCOUNT_COUNT, type Wallet, connectInjected, devWallet, injectedProvider } from "./wallet";
-import { errorMessage } from "../../common/errors";
+import { DEV_ACCOUNT_COUNT, devWallet, injectedProvider } from "./wallet";
+import { useInjectedWallet } from "./hooks/useInjectedWallet";
+import { ChainSwitchPrompt, InjectedWalletStatus } from "./components/InjectedWallet";
 
 const UNIT_KEY = "jenga.unit";
 const DEV_ACCOUNT_KEY = "jenga.devAccount";
@@ -79,11 +80,10 @@ export function App({ config }: { config: AppConfig }) {
     const saved = Number(localStorage.getItem(DEV_ACCOUNT_KEY) ?? "0");
     return Number.isInteger(saved) && saved >= 0 && saved < DEV_ACCOUNT_COUNT ? saved : 0;
   });
-  const [injected, setInjected] = useState<Wallet>();
-  const [walletError, setWalletError] = useState<string>();
+  const injected = useInjectedWallet({ chain, enabled: hasInjected });
   const wallet = useMemo(
-    () => (devAllowed ? devWallet({ chain, rpcUrl: config.rpcUrl, index: devIndex }) : injected),
-    [devAllowed, chain, config.rpcUrl, devIndex, injected],
+    () => (devAllowed ? devWallet({ chain, rpcUrl: config.rpcUrl, index: devIndex }) : injected.wallet),
+    [devAllowed, chain, config.rpcUrl, devIndex, injected.wallet],
   );
 
   const [engine, setEngine] = useState<SyncEngine>();
@@ -176,24 +176,7 @@ export function App({ config }: { config: AppConfig }) {
                 </select>
               </span>
             ) : hasInjected ? (
-              injected ? (
-                <span>Browser wallet</span>
-              ) : (
-                <button
-                  type="button"
-                  onClick={() => {
-                    void connectInjected({ chain }).then(
-                      (w) => {
-                        setInjected(w);
-                        setWalletError(undefined);
-                      },
-                      (e: unknown) => setWalletError(errorMessage(e)),
-                    );
-                  }}
-                >
-                  Connect wallet
-                </button>
-              )
+              <InjectedWalletStatus injected={injected} />
             ) : (
               <span className="warn">No wallet: install a browser wallet to act (read-only for now).</span>
             )}
@@ -202,10 +185,10 @@ export function App({ config }: { config: AppConfig }) {
                 {short(wallet.address)}
               </a>
             ) : null}
-            {walletError ? <span className="error"> {walletError}</span> : null}
           </div>
         </header>
         <OfflineBanner />
+        <ChainSwitchPrompt injected={injected} chain={chain} />
         <main className="layout">
           <div className="content">
             <Route hash={hash} />

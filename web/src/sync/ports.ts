@@ -18,6 +18,12 @@ export class NonceUsedError extends JengaError {
   override name = "NonceUsedError";
 }
 
+/** The person declined the transaction in their wallet: nothing was sent, and nothing will be
+ * unless they submit it again (the engine fails the action without a retry). */
+export class UserRejectedError extends JengaError {
+  override name = "UserRejectedError";
+}
+
 /** What the engine needs from the chain. `viemChain.ts` implements it with viem. */
 export type ChainPort = {
   chainId: number;

@@ -1,7 +1,8 @@
 /**
  * The engine's chain port on viem: sends with an explicit nonce, follows receipts with
- * `waitForTransactionReceipt` (and its `onReplaced`), looks transactions up by nonce, and
- * turns transport failures into UnreachableError so actions wait as drafts.
+ * `waitForTransactionReceipt` (and its `onReplaced`), looks transactions up by nonce, turns
+ * transport failures into UnreachableError so actions wait as drafts, and a signature declined
+ * in the wallet (EIP-1193 code 4001) into UserRejectedError.
  */
 import {
   type Address,
@@ -13,6 +14,7 @@ import {
   TimeoutError,
   type Transport,
   TransactionNotFoundError,
+  UserRejectedRequestError,
   type WalletClient,
   type Account,
   type Hex,
@@ -22,7 +24,7 @@ import {
   parseEventLogs,
 } from "viem";
 import { ChamaAbi } from "../../../abis/ChamaAbi";
-import { type ChainPort, NonceUsedError, UnreachableError } from "./ports";
+import { type ChainPort, NonceUsedError, UnreachableError, UserRejectedError } from "./ports";
 import type { Action, ActionParams, Receipt } from "./types";
 import { errorMessage } from "../../../common/errors";
 
@@ -58,6 +60,19 @@ export function isUnreachable(error: unknown): boolean {
   }
   return error instanceof TypeError && /fetch/i.test(error.message);
 }
+
+/** EIP-1193's code for "the user rejected the request". */
+export const USER_REJECTED_CODE = 4001;
+
+/** True for a request the person declined in their wallet: EIP-1193 code 4001, raw from the
+ * provider or wrapped by viem (UserRejectedRequestError). */
+export function isUserRejection(error: unknown): boolean {
+  if (error instanceof BaseError) return error.walk((e) => e instanceof UserRejectedRequestError) !== null;
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === USER_REJECTED_CODE;
+}
+
+/** What the row says when the person declines the signature. */
+export const USER_REJECTED_MESSAGE = "You rejected it in your wallet, so nothing was sent. Submit it again if you meant to.";
 
 function nonceTaken(error: unknown): boolean {
   const text = error instanceof BaseError ? `${error.shortMessage} ${error.details}` : String(error);
@@ -170,6 +185,7 @@ export function viemChain(params: ViemChainParameters): ChainPort {
             ...fees,
           });
         } catch (error) {
+          if (isUserRejection(error)) throw new UserRejectedError(USER_REJECTED_MESSAGE, { cause: error });
           if (!isUnreachable(error) && nonceTaken(error)) {
             throw new NonceUsedError(revertReason(error), { cause: error });
           }
