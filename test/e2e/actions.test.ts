@@ -10,12 +10,12 @@ import type { Address, Hex } from "viem";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { SAT } from "../../common/chain";
-import { getFreePort } from "../../scripts/lib/ports";
-import { type WebServer, startWeb } from "../../scripts/lib/web";
-import { type Indexer, startIndexer } from "../_support/indexer";
-import { accounts, type Chain, CHAIN_ID, chamaAs, deploy, startChain } from "../_support/chain";
+import { type WebServer } from "../../scripts/lib/web";
+import { type Indexer } from "../_support/indexer";
+import { accounts, type Chain, chamaAs } from "../_support/chain";
 import { waitFor } from "../../scripts/lib/processes";
-import { launchBrowser, screenshotPath } from "./browser";
+import { screenshotPath } from "./browser";
+import { type WebStack, startWebStack } from "./stack";
 
 /** Code that reverts whatever it is sent: PUSH1 0, PUSH1 0, REVERT. */
 const REVERTING_CODE: Hex = "0x60006000fd";
@@ -25,9 +25,8 @@ const RECIPIENT: Address = "0x00000000000000000000000000000000000b0b01";
 let chain: Chain;
 let indexer: Indexer;
 let web: WebServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let stack: WebStack;
 let context: BrowserContext;
-let address: Address;
 
 /** Opens chama 1 as dev account `account` and waits until its page and wallet are ready. */
 async function openChama(params: { account: number }): Promise<Page> {
@@ -74,28 +73,18 @@ async function firstHash(page: Page, testId: string): Promise<Hex> {
 }
 
 beforeAll(async () => {
-  // First, so a machine without Chromium fails at once with the fix.
-  browser = await launchBrowser();
-  context = browser.context;
-  chain = await startChain();
-  const deployment = await deploy(chain);
-  address = deployment.address;
-  await chamaAs({ chain, address, account: accounts[0]! }).createChama("Dismiss Savers", 0n);
-  // A pot for the payout.
-  await chamaAs({ chain, address, account: accounts[5]! }).contribute(1n, 5_000n * SAT);
-  indexer = await startIndexer({ chain, address, startBlock: deployment.startBlock, database: "postgres" });
-  await indexer.waitForBlock();
-  web = await startWeb({
-    port: await getFreePort(),
-    config: { indexerUrl: indexer.url, rpcUrl: chain.rpcUrl, chainId: CHAIN_ID, chamaAddress: address },
+  stack = await startWebStack({
+    seed: async ({ chain, address }) => {
+      await chamaAs({ chain, address, account: accounts[0]! }).createChama("Dismiss Savers", 0n);
+      // A pot for the payout.
+      await chamaAs({ chain, address, account: accounts[5]! }).contribute(1n, 5_000n * SAT);
+    },
   });
+  ({ chain, indexer, web, context } = stack);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await indexer?.stop();
-  await chain?.stop();
+  await stack?.stop();
 });
 
 describe("actions in Chromium", () => {

@@ -11,18 +11,18 @@ import type { Address, Hash } from "viem";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { SAT } from "../../common/chain";
-import { getFreePort } from "../../scripts/lib/ports";
 import { waitFor } from "../../scripts/lib/processes";
-import { type WebServer, startWeb } from "../../scripts/lib/web";
+import { type WebServer } from "../../scripts/lib/web";
 import { formatAmount } from "../../web/src/units";
-import { accounts, type Chain, CHAIN_ID, chamaAs, deploy, startChain } from "../_support/chain";
-import { type Indexer, startIndexer } from "../_support/indexer";
-import { launchBrowser, screenshotPath } from "./browser";
+import { accounts, type Chain, chamaAs } from "../_support/chain";
+import { type Indexer } from "../_support/indexer";
+import { screenshotPath } from "./browser";
+import { type WebStack, startWebStack } from "./stack";
 
 let chain: Chain;
 let indexer: Indexer;
 let web: WebServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let stack: WebStack;
 let context: BrowserContext;
 let address: Address;
 
@@ -98,31 +98,17 @@ async function screenshots(page: Page, name: string) {
 }
 
 beforeAll(async () => {
-  browser = await launchBrowser();
-  context = browser.context;
-  chain = await startChain();
-  const deployment = await deploy(chain);
-  address = deployment.address;
-  await chamaAs({ chain, address, account: accounts[0]! }).createChama("Live Savers", 0n);
-  indexer = await startIndexer({
-    chain,
-    address,
-    startBlock: deployment.startBlock,
-    database: "postgres",
-    env: { HEALTH_SAMPLE_INTERVAL_MS: "1000" },
+  stack = await startWebStack({
+    seed: async ({ chain, address }) => {
+      await chamaAs({ chain, address, account: accounts[0]! }).createChama("Live Savers", 0n);
+    },
+    indexerEnv: { HEALTH_SAMPLE_INTERVAL_MS: "1000" },
   });
-  await indexer.waitForBlock();
-  web = await startWeb({
-    port: await getFreePort(),
-    config: { indexerUrl: indexer.url, rpcUrl: chain.rpcUrl, chainId: CHAIN_ID, chamaAddress: address },
-  });
+  ({ chain, address, indexer, web, context } = stack);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await indexer?.stop();
-  await chain?.stop();
+  await stack?.stop();
 });
 
 describe("live views and honest status in Chromium", () => {

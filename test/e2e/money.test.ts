@@ -10,20 +10,20 @@
 import type { Address, Hex } from "viem";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { getFreePort } from "../../scripts/lib/ports";
-import { type WebServer, startWeb } from "../../scripts/lib/web";
-import { type Indexer, startIndexer } from "../_support/indexer";
-import { accounts, type Chain, CHAIN_ID, chamaAs, deploy, startChain } from "../_support/chain";
+import { type WebServer } from "../../scripts/lib/web";
+import { type Indexer } from "../_support/indexer";
+import { accounts, type Chain, chamaAs } from "../_support/chain";
 import { waitFor } from "../../scripts/lib/processes";
 import { SAT } from "../../common/chain";
 import { ChamaAbi } from "../../abis/ChamaAbi";
 import { formatAmount, parseAmount, type Unit } from "../../web/src/units";
-import { launchBrowser, screenshotPath } from "./browser";
+import { screenshotPath } from "./browser";
+import { type WebStack, startWebStack } from "./stack";
 
 let chain: Chain;
 let indexer: Indexer;
 let web: WebServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let stack: WebStack;
 let context: BrowserContext;
 let address: Address;
 
@@ -72,28 +72,19 @@ async function rowHash(page: Page, testId: string): Promise<Hex> {
 }
 
 beforeAll(async () => {
-  browser = await launchBrowser();
-  context = browser.context;
-  chain = await startChain();
-  const deployment = await deploy(chain);
-  address = deployment.address;
-  const admin = chamaAs({ chain, address, account: accounts[0]! });
-  await admin.createChama("Money Savers", 0n);
-  await admin.createChama("High Minimum", HIGH_MINIMUM);
-  await admin.contribute(BigInt(OPEN_CHAMA), 50_000n * SAT);
-  indexer = await startIndexer({ chain, address, startBlock: deployment.startBlock, database: "postgres" });
-  await indexer.waitForBlock();
-  web = await startWeb({
-    port: await getFreePort(),
-    config: { indexerUrl: indexer.url, rpcUrl: chain.rpcUrl, chainId: CHAIN_ID, chamaAddress: address },
+  stack = await startWebStack({
+    seed: async ({ chain, address }) => {
+    const admin = chamaAs({ chain, address, account: accounts[0]! });
+        await admin.createChama("Money Savers", 0n);
+      await admin.createChama("High Minimum", HIGH_MINIMUM);
+      await admin.contribute(BigInt(OPEN_CHAMA), 50_000n * SAT);
+    },
   });
+  ({ chain, address, indexer, web, context } = stack);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await indexer?.stop();
-  await chain?.stop();
+  await stack?.stop();
 });
 
 describe("money in Chromium", () => {

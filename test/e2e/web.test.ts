@@ -8,23 +8,22 @@
  * chart from /sync-health; the create form holds a name to the contract's byte limit, and a long
  * name is cut in the list. Screenshots go to test-results/.
  */
-import type { Address, Hex } from "viem";
+import type { Hex } from "viem";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { getFreePort } from "../../scripts/lib/ports";
-import { type WebServer, startWeb } from "../../scripts/lib/web";
-import { ADMIN_TOKEN, type Indexer, postReconcile, startIndexer } from "../_support/indexer";
-import { accounts, type Chain, CHAIN_ID, chamaAs, deploy, startChain } from "../_support/chain";
+import { type WebServer } from "../../scripts/lib/web";
+import { ADMIN_TOKEN, type Indexer, postReconcile } from "../_support/indexer";
+import { accounts, type Chain, chamaAs } from "../_support/chain";
 import { waitFor } from "../../scripts/lib/processes";
 import { MAX_NAME_BYTES, nameBytes } from "../../common/chain";
-import { launchBrowser, screenshotPath } from "./browser";
+import { screenshotPath } from "./browser";
+import { type WebStack, startWebStack } from "./stack";
 
 let chain: Chain;
 let indexer: Indexer;
 let web: WebServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let stack: WebStack;
 let context: BrowserContext;
-let address: Address;
 
 type Probe = { __clickAt?: number; __rowAt?: number; __rowStatus?: string };
 
@@ -123,33 +122,18 @@ async function pendingHash(page: Page): Promise<Hex> {
 }
 
 beforeAll(async () => {
-  // First, so a machine without Chromium fails at once with the fix.
-  browser = await launchBrowser();
-  context = browser.context;
-  chain = await startChain();
-  const deployment = await deploy(chain);
-  address = deployment.address;
-  await chamaAs({ chain, address, account: accounts[0]! }).createChama("E2E Savers", 0n);
-  indexer = await startIndexer({
-    chain,
-    address,
-    startBlock: deployment.startBlock,
-    database: "postgres",
+  stack = await startWebStack({
+    seed: async ({ chain, address }) => {
+      await chamaAs({ chain, address, account: accounts[0]! }).createChama("E2E Savers", 0n);
+    },
     // The operator page's test runs a reconciliation and wants a few lag samples for its chart.
-    env: { ADMIN_TOKEN, HEALTH_SAMPLE_INTERVAL_MS: "1000" },
+    indexerEnv: { ADMIN_TOKEN, HEALTH_SAMPLE_INTERVAL_MS: "1000" },
   });
-  await indexer.waitForBlock();
-  web = await startWeb({
-    port: await getFreePort(),
-    config: { indexerUrl: indexer.url, rpcUrl: chain.rpcUrl, chainId: CHAIN_ID, chamaAddress: address },
-  });
+  ({ chain, indexer, web, context } = stack);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await indexer?.stop();
-  await chain?.stop();
+  await stack?.stop();
 });
 
 describe("web app in Chromium", () => {
