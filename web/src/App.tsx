@@ -1,5 +1,5 @@
 /** The shell: header (unit switch, wallet), offline banner, routes, the sync engine's lifetime,
- * health panel. */
+ * health panel, and the toasts that follow each action. */
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { createPublicClient, http } from "viem";
 import { AppContext, type AppContextValue } from "./appContext";
@@ -9,6 +9,7 @@ import { ChamaList } from "./components/ChamaList";
 import { OperatorPage } from "./components/OperatorPage";
 import { useBrowserOnline } from "./hooks/useBrowserOnline";
 import { SyncHealthPanel } from "./components/SyncHealthPanel";
+import { Toasts } from "./components/Toasts";
 import type { AppConfig } from "./config";
 import { accountHref, short } from "./format";
 import { browserLock, browserStorage, connectBrowserEvents } from "./sync/browser";
@@ -195,6 +196,7 @@ export function App({ config }: { config: AppConfig }) {
           </div>
           <SyncHealthPanel />
         </main>
+        <Toasts />
       </SyncContext.Provider>
     </AppContext.Provider>
   );

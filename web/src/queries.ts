@@ -58,6 +58,16 @@ export const ACCOUNT_QUERY = gql`
   }
 `;
 
+/** The names of a few chamas, for the toasts' words (a name never changes once indexed). */
+export const CHAMA_NAMES_QUERY = gql`
+  query ChamaNames($ids: [BigInt!]!) {
+    chamas(where: { id_in: $ids }, limit: 100) {
+      items { id name }
+    }
+  }
+`;
+export type ChamaNamesData = { chamas: { items: { id: string; name: string }[] } };
+
 /** GraphQL's shapes: bigints as decimal strings, addresses lowercase. */
 export type ChamaItem = {
   id: string;
