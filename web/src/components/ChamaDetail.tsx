@@ -109,7 +109,13 @@ export function ChamaDetail({ id }: { id: bigint }) {
       </div>
 
       <ContributeBox chama={facts} />
-      {isAdmin ? <PayoutBox chama={facts} /> : null}
+      {isAdmin ? (
+        <PayoutBox chama={facts} />
+      ) : (
+        <p className="muted" data-testid="payout-admin-only">
+          Only the admin <a href={accountHref(chama.creator)}>{short(chama.creator)}</a> can pay out from this chama.
+        </p>
+      )}
 
       <h2>Daily contributions</h2>
       <DailyChart days={chama.days.items} />
