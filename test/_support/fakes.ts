@@ -5,7 +5,7 @@
  */
 import type { Address, Hash } from "viem";
 import { LOCAL_CHAIN_ID } from "../../common/chain";
-import { type ChainPort, type Clock, type IndexedBlock, type IndexerPort, UnreachableError } from "../../web/src/sync/ports";
+import { type ChainPort, type Clock, type IndexedBlock, type IndexerPort, StreamRefusedError, UnreachableError } from "../../web/src/sync/ports";
 import type { Action, IndexedRow, Receipt, Replacement } from "../../web/src/sync/types";
 
 /** A clock that only moves when the test says so. */
@@ -228,6 +228,14 @@ export class FakeIndexer implements IndexerPort {
   /** Tells every subscriber the stream broke (the indexer went away). */
   fail(message = "server disconnected") {
     for (const listener of this.listeners) listener.onError(new Error(message));
+  }
+
+  /** Tells every subscriber the indexer answered but refused the stream (Ponder's 503 before
+   * its backfill is done). */
+  refuse() {
+    for (const listener of this.listeners) {
+      listener.onError(new StreamRefusedError("live stream refused: 503 Service Unavailable", { details: { status: 503 } }));
+    }
   }
 
   /** Pushes a newly indexed block to every subscriber. */

@@ -691,6 +691,22 @@ describe("offline, reloads and tabs", () => {
     expect(chain.sent).toHaveLength(1);
   });
 
+  test("a refused stream (the indexer answered 503) is not an unreachable indexer: a draft is sent at once", async () => {
+    const engine = makeEngine();
+    await engine.start();
+    engine.watchIndex();
+    indexer.refuse();
+    await settle();
+    expect(engine.health()).toMatchObject({ connected: false });
+    expect(engine.health().indexerOnline).not.toBe(false);
+    expect(engine.health().lastError).toMatch(/refused: 503/);
+
+    engine.submit({ account: ALICE, params: STACK });
+    await settle();
+    expect(chain.sent).toHaveLength(1);
+    engine.stop();
+  });
+
   test("with the indexer unreachable, a new action stays a draft until the stream is back", async () => {
     const engine = makeEngine();
     await engine.start();

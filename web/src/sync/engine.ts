@@ -21,6 +21,7 @@ import {
   type IndexerPort,
   type LockFn,
   NonceUsedError,
+  StreamRefusedError,
   UnreachableError,
   systemClock,
 } from "./ports";
@@ -746,7 +747,13 @@ export class SyncEngine {
           this.catchUpMs = FETCH_RETRY_FIRST_MS;
           this.learnIndexedBlock(block);
         },
-        onError: (error) => this.setHealth({ connected: false, indexerOnline: false, lastError: errorMessage(error) }),
+        // A refused stream is an answer: the indexer is reachable, only not live (yet).
+        onError: (error) =>
+          this.setHealth({
+            connected: false,
+            ...(error instanceof StreamRefusedError ? {} : { indexerOnline: false }),
+            lastError: errorMessage(error),
+          }),
       });
       this.setHealth({ live: true });
     } else if (!needed && this.unsubscribe) {

@@ -11,7 +11,7 @@ import type { Address, Hash } from "viem";
 import { decodeCheckpoint } from "../../../common/checkpoint";
 import { JengaError } from "../../../common/errors";
 import { graphql } from "../../../common/graphql";
-import type { IndexedBlock, IndexerPort } from "./ports";
+import { type IndexedBlock, type IndexerPort, StreamRefusedError } from "./ports";
 import type { IndexedRow } from "./types";
 
 export class IndexerError extends JengaError {
@@ -167,7 +167,8 @@ export function ponderIndexer(params: PonderIndexerParameters): IndexerPort {
           if (closed || source !== current) return;
           source = undefined;
           const detail = event.code !== undefined ? `${event.code} ${event.message ?? ""}`.trim() : event.message ?? "disconnected";
-          onError(new IndexerError(`live stream: ${detail}`));
+          // An HTTP status means the indexer answered: only the stream is refused.
+          onError(event.code !== undefined ? new StreamRefusedError(`live stream refused: ${detail}`, { details: { status: event.code } }) : new IndexerError(`live stream: ${detail}`));
           if (retryTimer) return;
           retryTimer = setTimeout(() => {
             retryTimer = undefined;

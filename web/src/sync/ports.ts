@@ -24,6 +24,12 @@ export class UserRejectedError extends JengaError {
   override name = "UserRejectedError";
 }
 
+/** The indexer answered, but refused the live stream (Ponder answers 503 until its backfill is
+ * done): the stream is down, the indexer is not unreachable, and drafts need not wait. */
+export class StreamRefusedError extends JengaError {
+  override name = "StreamRefusedError";
+}
+
 /** What the engine needs from the chain. `viemChain.ts` implements it with viem. */
 export type ChainPort = {
   chainId: number;
