@@ -181,13 +181,21 @@ function actionRows(page: Page) {
   );
 }
 
-/** The newest optimistic row's transaction hash, once it has one. */
-function pendingHash(page: Page): Promise<Hex> {
-  return waitFor({
-    what: "the pending row's transaction hash",
-    timeoutMs: 20_000,
-    check: async () => ((await actionRows(page)).find((r) => r.hash)?.hash as Hex | undefined) ?? undefined,
-  });
+/** The newest optimistic row's transaction hash, once it has one; on a timeout, the rows, the
+ * health panel and the wallet's requests say where it stopped. */
+async function pendingHash(page: Page): Promise<Hex> {
+  try {
+    return await waitFor({
+      what: "the pending row's transaction hash",
+      timeoutMs: 20_000,
+      check: async () => ((await actionRows(page)).find((r) => r.hash)?.hash as Hex | undefined) ?? undefined,
+    });
+  } catch (error) {
+    const rows = JSON.stringify(await actionRows(page));
+    const health = (await page.getByTestId("sync-health").textContent()) ?? "";
+    const requests = (await walletState(page)).requests.slice(-20).join(", ");
+    throw new Error(`${(error as Error).message}; rows ${rows}; health ${health}; last wallet requests ${requests}`, { cause: error });
+  }
 }
 
 /** The account's transaction count, mined and with the mempool. */
