@@ -3,22 +3,28 @@
  * a stack, confirmed in the review, gets a toast that says what it is in words and follows it
  * from pending through confirmed to indexed, with the transaction's hash, a Copy that puts the
  * whole hash on the clipboard and says "copied", and the explorer link (VITE_EXPLORER_URL);
- * the toast closes by itself once indexed and a reload brings back no finished one. A member who
+ * the toast closes by itself once indexed and a reload brings back no finished one. A payout
+ * reverted on chain keeps its toast, with the contract's error in words, until closed. A member who
  * is not the admin is told who can pay out instead of seeing the payout form. Screenshots at
  * 390 px and 1280 px go to test-results/.
  */
-import type { Hex } from "viem";
+import { type Address, type Hex, getAddress } from "viem";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { WebServer } from "../../scripts/lib/web";
 import { waitFor } from "../../scripts/lib/processes";
 import { accounts, type Chain, chamaAs } from "../_support/chain";
+import { SAT } from "../../common/chain";
 import { AUTO_CLOSE_MS } from "../../web/src/toasts";
 import { screenshotPath } from "./browser";
 import { type WebStack, startWebStack } from "./stack";
 
 const EXPLORER = "https://explorer.example/chain/31337";
 const CHAMA_NAME = "Mama Mboga Savers";
+/** Code that reverts whatever it is sent: PUSH1 0, PUSH1 0, REVERT. */
+const REVERTING_CODE: Hex = "0x60006000fd";
+/** A payout's recipient with no code until the test gives it some. */
+const RECIPIENT: Address = "0x00000000000000000000000000000000000b0b02";
 
 let stack: WebStack;
 let chain: Chain;
@@ -67,6 +73,8 @@ beforeAll(async () => {
   stack = await startWebStack({
     seed: async ({ chain, address }) => {
       await chamaAs({ chain, address, account: accounts[0]! }).createChama(CHAMA_NAME, 0n);
+      // A pot to pay out from.
+      await chamaAs({ chain, address, account: accounts[5]! }).contribute(1n, 5_000n * SAT);
     },
     webConfig: { explorerUrl: EXPLORER },
   });
@@ -183,6 +191,46 @@ describe("action toasts in Chromium", () => {
       check: async () => ((await page.locator("[data-testid=contribution-action-row]").count()) === 0 ? true : undefined),
     });
     expect(await page.getByTestId("toast").count()).toBe(0);
+    await page.close();
+  });
+
+  test("a payout that reverts on chain: its toast says why in words and stays until closed", async () => {
+    const recipient = `${getAddress(RECIPIENT).slice(0, 6)}…${getAddress(RECIPIENT).slice(-4)}`;
+    const page = await openChama({ account: 0 });
+    await page.getByTestId("payout-button").waitFor({ timeout: 10_000 });
+    // Every check before signing passes while the recipient has no code; it gets reverting code
+    // while the payout waits in the mempool.
+    await chain.testClient.setAutomine(false);
+    try {
+      await page.getByTestId("payout-recipient").fill(RECIPIENT);
+      await page.getByTestId("payout-amount").fill("100");
+      await page.getByTestId("payout-button").click();
+      await page.waitForSelector("[data-testid=review-confirm]:not([disabled])", { timeout: 30_000 });
+      await page.getByTestId("review-confirm").click();
+      await page.getByTestId("review-close").click();
+      await expect.poll(() => toastStatus(page), { timeout: 20_000 }).toBe("pending");
+      expect(await page.getByTestId("toast-words").textContent()).toBe(`Pay out 100 sats from #1 ${CHAMA_NAME} to ${recipient}`);
+      await chain.testClient.setCode({ address: RECIPIENT, bytecode: REVERTING_CODE });
+      await chain.testClient.mine({ blocks: 1 });
+    } finally {
+      await chain.testClient.setAutomine(true);
+    }
+    await expect.poll(() => toastStatus(page), { timeout: 30_000 }).toBe("failed");
+    const row = page.locator("[data-testid=payout-action-row]");
+    const sentence = await page.getByTestId("toast-status").textContent();
+    // The same words as the row: the contract's error as a sentence, not raw data.
+    expect(await row.locator(".detail").textContent()).toContain(sentence);
+    expect(sentence).toBe(`The recipient ${recipient} refused the transfer (a contract that does not accept coin); pay another address.`);
+    await page.screenshot({ path: screenshotPath("toast-1280-failed") });
+
+    // Still there well after an indexed one would have closed; × closes it.
+    await page.waitForTimeout(AUTO_CLOSE_MS + 1_000);
+    expect(await page.getByTestId("toast").getAttribute("data-status")).toBe("failed");
+    await page.getByTestId("toast-close").click();
+    expect(await page.getByTestId("toast").count()).toBe(0);
+    // Closing the toast is not dismissing the failure: the row stays, with its Dismiss.
+    expect(await row.getAttribute("data-status")).toBe("failed");
+    expect(await row.getByTestId("dismiss").count()).toBe(1);
     await page.close();
   });
 
