@@ -16,7 +16,7 @@ import { ADMIN_TOKEN, type Indexer, postReconcile } from "../_support/indexer";
 import { accounts, type Chain, chamaAs } from "../_support/chain";
 import { waitFor } from "../../scripts/lib/processes";
 import { MAX_NAME_BYTES, nameBytes } from "../../common/chain";
-import { screenshotPath } from "./browser";
+import { newestStoredHash, screenshotPath } from "./browser";
 import { type WebStack, startWebStack } from "./stack";
 
 let chain: Chain;
@@ -112,13 +112,27 @@ async function clickStack(page: Page): Promise<{ ms: number; firstStatus: string
   return probe;
 }
 
-/** The hash of the newest optimistic row once it has one. */
+/** The hash of the newest optimistic row once it has one; a timeout names the rows, the health
+ * panel and the page's console errors. */
 async function pendingHash(page: Page): Promise<Hex> {
-  return waitFor({
-    what: "the pending row's transaction hash",
-    timeoutMs: 20_000,
-    check: async () => ((await actionRows(page)).find((r) => r.hash)?.hash as Hex | undefined) ?? undefined,
-  });
+  const problems: string[] = [];
+  const onConsole = (message: { type: () => string; text: () => string }) => {
+    if (message.type() === "error" || message.type() === "warning") problems.push(message.text());
+  };
+  page.on("console", onConsole);
+  try {
+    return await waitFor({
+      what: "the pending row's transaction hash",
+      timeoutMs: 20_000,
+      check: async () => ((await actionRows(page)).find((r) => r.hash)?.hash as Hex | undefined) ?? (await newestStoredHash(page)),
+    });
+  } catch (error) {
+    const rows = JSON.stringify(await actionRows(page));
+    const health = (await page.getByTestId("sync-health").textContent()) ?? "";
+    throw new Error(`${(error as Error).message}; rows ${rows}; health ${health}; console ${JSON.stringify(problems.slice(-10))}`, { cause: error });
+  } finally {
+    page.off("console", onConsole);
+  }
 }
 
 beforeAll(async () => {
@@ -148,6 +162,10 @@ describe("web app in Chromium", () => {
     const hash = await pendingHash(page);
     await waitReconciledRow(page, hash);
     await page.screenshot({ path: screenshotPath("e2e-1-stack-reconciled") });
+    // On a phone the chama page never scrolls sideways: its tables scroll in their own box.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: screenshotPath("e2e-1-stack-reconciled-390"), fullPage: true });
     const receipt = await chain.publicClient.getTransactionReceipt({ hash });
     expect(receipt.status).toBe("success");
     expect(receipt.from.toLowerCase()).toBe(accounts[1]!.address.toLowerCase());
