@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { WebServer } from "../../scripts/lib/web";
 import { accounts, type Chain, CHAIN_ID, chamaAs } from "../_support/chain";
 import { waitFor } from "../../scripts/lib/processes";
-import { screenshotPath } from "./browser";
+import { newestStoredHash, screenshotPath } from "./browser";
 import { type WebStack, startWebStack } from "./stack";
 
 let chain: Chain;
@@ -188,7 +188,7 @@ async function pendingHash(page: Page): Promise<Hex> {
     return await waitFor({
       what: "the pending row's transaction hash",
       timeoutMs: 20_000,
-      check: async () => ((await actionRows(page)).find((r) => r.hash)?.hash as Hex | undefined) ?? undefined,
+      check: async () => ((await actionRows(page)).find((r) => r.hash)?.hash as Hex | undefined) ?? (await newestStoredHash(page)),
     });
   } catch (error) {
     const rows = JSON.stringify(await actionRows(page));
