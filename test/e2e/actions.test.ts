@@ -13,8 +13,8 @@ import { SAT } from "../../common/chain";
 import { type WebServer } from "../../scripts/lib/web";
 import { type Indexer } from "../_support/indexer";
 import { accounts, type Chain, chamaAs } from "../_support/chain";
-import { waitFor } from "../../scripts/lib/processes";
 import { screenshotPath } from "./browser";
+import { closeReview, indexedContributionHashes, openChamaPage, reviewReady, sentHash, storedActions } from "./pages";
 import { type WebStack, startWebStack } from "./stack";
 
 /** Code that reverts whatever it is sent: PUSH1 0, PUSH1 0, REVERT. */
@@ -30,12 +30,8 @@ let context: BrowserContext;
 
 /** Opens chama 1 as dev account `account` and waits until its page and wallet are ready. */
 async function openChama(params: { account: number }): Promise<Page> {
-  const page = await context.newPage();
-  await page.addInitScript((index) => localStorage.setItem("jenga.devAccount", String(index)), params.account);
-  await page.goto(`${web.url}/#/chama/1`);
-  await page.getByTestId("chama-title").waitFor({ timeout: 30_000 });
+  const page = await openChamaPage({ context, url: web.url, account: params.account });
   await page.waitForSelector("[data-testid=stack-button]:not([disabled])", { timeout: 30_000 });
-  expect(await page.getByTestId("wallet-address").getAttribute("href")).toBe(`#/account/${accounts[params.account]!.address.toLowerCase()}`);
   return page;
 }
 
@@ -44,32 +40,6 @@ async function rows(page: Page, testId: string) {
   return page.$$eval(`[data-testid=${testId}]`, (list) =>
     list.map((row) => ({ status: row.getAttribute("data-status"), hash: row.getAttribute("data-hash") })),
   );
-}
-
-/** The actions the browser's store holds for `account` (every tab shares it). */
-async function storedActions(page: Page, account: Address) {
-  const all = await page.evaluate(() => JSON.parse(localStorage.getItem("jenga.actions.v1") ?? "[]") as { account: string; dismissedAt?: number; status: string }[]);
-  return all.filter((a) => a.account.toLowerCase() === account.toLowerCase());
-}
-
-/** Waits for the review's Confirm to be usable (its preview loaded). */
-async function confirmReady(page: Page): Promise<void> {
-  await page.waitForSelector("[data-testid=review-confirm]:not([disabled])", { timeout: 30_000 });
-}
-
-/** Closes the review dialog after its Confirm. */
-async function closeReview(page: Page): Promise<void> {
-  await page.getByTestId("review-close").click();
-  await page.getByTestId("review-dialog").waitFor({ state: "detached" });
-}
-
-/** The first row's transaction hash once it has one. */
-async function firstHash(page: Page, testId: string): Promise<Hex> {
-  return waitFor({
-    what: `a hash on the first ${testId}`,
-    timeoutMs: 20_000,
-    check: async () => ((await rows(page, testId)).find((r) => r.hash)?.hash as Hex | undefined) ?? undefined,
-  });
 }
 
 beforeAll(async () => {
@@ -94,11 +64,11 @@ describe("actions in Chromium", () => {
     const page = await openChama({ account: 1 });
 
     await page.getByTestId("stack-button").click();
-    await confirmReady(page);
+    await reviewReady(page);
     await page.getByTestId("review-confirm").dblclick();
     await closeReview(page);
 
-    const hash = await firstHash(page, "contribution-action-row");
+    const hash = await sentHash(page);
     const indexed = page.locator(`[data-testid=contribution-row][data-hash="${hash}"]`);
     await expect.poll(() => indexed.textContent(), { timeout: 30_000 }).toContain("yours · indexed");
     await expect.poll(async () => (await rows(page, "contribution-action-row")).length, { timeout: 30_000 }).toBe(0);
@@ -107,10 +77,7 @@ describe("actions in Chromium", () => {
     expect(await chain.publicClient.getTransactionCount({ address: account })).toBe(nonceBefore + 1);
     expect(await storedActions(page, account)).toHaveLength(1);
     await indexer.waitForBlock();
-    const indexedRows = await indexer.graphql<{ contributions: { items: { transactionHash: string }[] } }>(
-      `{ contributions(where: { contributor: "${account.toLowerCase()}" }) { items { transactionHash } } }`,
-    );
-    expect(indexedRows.data?.contributions.items.map((r) => r.transactionHash)).toEqual([hash]);
+    expect(await indexedContributionHashes(indexer, account)).toEqual([hash]);
     await page.close();
   });
 
@@ -127,10 +94,10 @@ describe("actions in Chromium", () => {
       await page.getByTestId("payout-recipient").fill(RECIPIENT);
       await page.getByTestId("payout-amount").fill("100");
       await page.getByTestId("payout-button").click();
-      await confirmReady(page);
+      await reviewReady(page);
       await page.getByTestId("review-confirm").click();
       await closeReview(page);
-      hash = await firstHash(page, "payout-action-row");
+      hash = await sentHash(page, { testId: "payout-action-row" });
       await chain.testClient.setCode({ address: RECIPIENT, bytecode: REVERTING_CODE });
       await chain.testClient.mine({ blocks: 1 });
     } finally {

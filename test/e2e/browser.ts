@@ -5,11 +5,9 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Hex } from "viem";
-import { type BrowserContext, type Page, chromium } from "playwright-core";
+import { type BrowserContext, chromium } from "playwright-core";
 import { projectRoot } from "../../scripts/lib/chama";
 import { JengaError } from "../../common/errors";
-import { DEFAULT_STORAGE_KEY } from "../../web/src/sync/store";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -64,18 +62,3 @@ export function screenshotPath(name: string): string {
   return path.join(RESULTS_DIR, `${name}.png`);
 }
 
-/**
- * The transaction hash of the newest action in the app's store (localStorage, shared by the
- * context's tabs), once it has one. A row's hash can be on screen for only a few milliseconds:
- * with automine and the pushed stream an action can go from sent to indexed, and its optimistic
- * row away, between two looks at the page; the store keeps the hash.
- */
-export async function newestStoredHash(page: Page): Promise<Hex | undefined> {
-  return page.evaluate((key) => {
-    const text = localStorage.getItem(key);
-    if (!text) return undefined;
-    const actions = JSON.parse(text) as { createdAt: number; hash?: string }[];
-    const newest = actions.reduce<{ createdAt: number; hash?: string } | undefined>((a, b) => (a && a.createdAt >= b.createdAt ? a : b), undefined);
-    return (newest?.hash as `0x${string}` | undefined) ?? undefined;
-  }, DEFAULT_STORAGE_KEY);
-}

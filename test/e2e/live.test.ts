@@ -17,6 +17,7 @@ import { formatAmount } from "../../web/src/units";
 import { accounts, type Chain, chamaAs } from "../_support/chain";
 import { type Indexer } from "../_support/indexer";
 import { screenshotPath } from "./browser";
+import { useDevAccount } from "./pages";
 import { type WebStack, startWebStack } from "./stack";
 
 let chain: Chain;
@@ -53,7 +54,7 @@ function recordScreen(): void {
 /** Opens `hash` as dev account `account` with the screen recorder installed. */
 async function openPage(params: { account: number; hash: string }): Promise<Page> {
   const page = await context.newPage();
-  await page.addInitScript((index) => localStorage.setItem("jenga.devAccount", String(index)), params.account);
+  await useDevAccount(page, params.account);
   await page.addInitScript(recordScreen);
   await page.goto(`${web.url}/${params.hash}`);
   return page;
@@ -142,7 +143,7 @@ describe("live views and honest status in Chromium", () => {
     const requests: string[] = [];
     const page = await context.newPage();
     page.on("request", (request) => requests.push(request.url()));
-    await page.addInitScript(() => localStorage.setItem("jenga.devAccount", "7"));
+    await useDevAccount(page, 7);
     await page.goto(`${web.url}/#/chama/1`);
     await page.getByTestId("chama-title").waitFor({ timeout: 30_000 });
     await waitLive(page);

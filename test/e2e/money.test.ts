@@ -7,17 +7,17 @@
  * reason, below a chama's minimum; an all-uppercase recipient address pays out.
  * Screenshots of the review dialog at 390 and 1280 px go to test-results/.
  */
-import type { Address, Hex } from "viem";
+import type { Address } from "viem";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type WebServer } from "../../scripts/lib/web";
 import { type Indexer } from "../_support/indexer";
 import { accounts, type Chain, chamaAs } from "../_support/chain";
-import { waitFor } from "../../scripts/lib/processes";
 import { SAT } from "../../common/chain";
 import { ChamaAbi } from "../../abis/ChamaAbi";
 import { formatAmount, parseAmount, type Unit } from "../../web/src/units";
 import { screenshotPath } from "./browser";
+import { indexedContributionHashes, openChamaPage, reviewReady, sentHash, storedActions } from "./pages";
 import { type WebStack, startWebStack } from "./stack";
 
 let chain: Chain;
@@ -33,13 +33,8 @@ const HIGH_MINIMUM_CHAMA = 2;
 const HIGH_MINIMUM = 10_000n * SAT;
 
 /** Opens chama `chamaId` as dev account `account` and waits until its page can act. */
-async function openChama(params: { account: number; chamaId: number }): Promise<Page> {
-  const page = await context.newPage();
-  await page.addInitScript((index) => localStorage.setItem("jenga.devAccount", String(index)), params.account);
-  await page.goto(`${web.url}/#/chama/${params.chamaId}`);
-  await page.getByTestId("chama-title").waitFor({ timeout: 30_000 });
-  expect(await page.getByTestId("wallet-address").getAttribute("href")).toBe(`#/account/${accounts[params.account]!.address.toLowerCase()}`);
-  return page;
+function openChama(params: { account: number; chamaId: number }): Promise<Page> {
+  return openChamaPage({ context, url: web.url, ...params });
 }
 
 /** Switches the unit select. */
@@ -55,20 +50,6 @@ async function actionRowCount(page: Page): Promise<number> {
 /** The text of a test id. */
 async function text(page: Page, testId: string): Promise<string> {
   return (await page.getByTestId(testId).textContent()) ?? "";
-}
-
-/** Waits until the review's chain reads have answered and Confirm is usable. */
-async function reviewReady(page: Page) {
-  await page.waitForSelector("[data-testid=review-confirm]:not([disabled])", { timeout: 30_000 });
-}
-
-/** The hash of the first optimistic row of `testId` once it has one. */
-async function rowHash(page: Page, testId: string): Promise<Hex> {
-  return waitFor({
-    what: `a ${testId} with a transaction hash`,
-    timeoutMs: 20_000,
-    check: async () => ((await page.locator(`[data-testid=${testId}][data-hash^="0x"]`).first().getAttribute("data-hash", { timeout: 100 }).catch(() => null)) as Hex | null) ?? undefined,
-  });
 }
 
 beforeAll(async () => {
@@ -206,21 +187,14 @@ describe("money in Chromium", () => {
     await reviewReady(page);
     await page.getByTestId("review-confirm").dblclick();
     expect(await page.getByTestId("review-confirm").isDisabled()).toBe(true);
-    const hash = await rowHash(page, "contribution-action-row");
+    const hash = await sentHash(page);
     await page.getByTestId("review-close").click();
     await page.locator(`[data-testid=contribution-row][data-hash="${hash}"]`).waitFor({ timeout: 30_000 });
     await indexer.waitForBlock();
     expect(await chain.publicClient.getTransactionCount({ address: account })).toBe(nonceBefore + 1);
-    const rows = await indexer.graphql<{ contributions: { items: { transactionHash: string }[] } }>(
-      `{ contributions(where: { contributor: "${account.toLowerCase()}" }) { items { transactionHash } } }`,
-    );
-    expect(rows.data?.contributions.items.map((r) => r.transactionHash)).toEqual([hash]);
+    expect(await indexedContributionHashes(indexer, account)).toEqual([hash]);
     // One action in the store for the one intent.
-    const mine = await page.evaluate((who) => {
-      const actions = JSON.parse(localStorage.getItem("jenga.actions.v1") ?? "[]") as { account: string }[];
-      return actions.filter((a) => a.account.toLowerCase() === who).length;
-    }, account.toLowerCase());
-    expect(mine).toBe(1);
+    expect(await storedActions(page, account)).toHaveLength(1);
     await page.close();
   });
 
@@ -261,7 +235,7 @@ describe("money in Chromium", () => {
     expect(await text(page, "review-pot")).toBe(`${formatAmount(pot, "sats")} → ${formatAmount(pot - 1_000n * SAT, "sats")}`);
     await page.screenshot({ path: screenshotPath("money-4-review-payout-1280") });
     await page.getByTestId("review-confirm").click();
-    const hash = await rowHash(page, "payout-action-row");
+    const hash = await sentHash(page, { testId: "payout-action-row" });
     await page.getByTestId("review-close").click();
     await page.locator(`[data-testid=payout-row][data-hash="${hash}"]`).waitFor({ timeout: 30_000 });
     const receipt = await chain.publicClient.getTransactionReceipt({ hash });

@@ -17,6 +17,7 @@ import { accounts, type Chain, chamaAs } from "../_support/chain";
 import { SAT } from "../../common/chain";
 import { AUTO_CLOSE_MS } from "../../web/src/toasts";
 import { screenshotPath } from "./browser";
+import { openChamaPage, stackAndConfirm } from "./pages";
 import { type WebStack, startWebStack } from "./stack";
 
 const EXPLORER = "https://explorer.example/chain/31337";
@@ -34,12 +35,8 @@ let context: BrowserContext;
 type Probe = { __toastStatuses?: string[] };
 
 /** Opens chama 1 as dev account `account` and waits for its page. */
-async function openChama(params: { account: number }): Promise<Page> {
-  const page = await context.newPage();
-  await page.addInitScript((index) => localStorage.setItem("jenga.devAccount", String(index)), params.account);
-  await page.goto(`${web.url}/#/chama/1`);
-  await page.getByTestId("chama-title").waitFor({ timeout: 30_000 });
-  return page;
+function openChama(params: { account: number }): Promise<Page> {
+  return openChamaPage({ context, url: web.url, account: params.account });
 }
 
 /** Records, in the page, every status the first toast shows, in order. */
@@ -54,16 +51,6 @@ async function recordToastStatuses(page: Page): Promise<void> {
     };
     new MutationObserver(note).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-status"] });
   });
-}
-
-/** Clicks "Stack 1000 sats", confirms the review once its preview is in, and closes it. */
-async function stackAndConfirm(page: Page): Promise<void> {
-  await page.waitForSelector("[data-testid=stack-button]:not([disabled])", { timeout: 30_000 });
-  await page.getByTestId("stack-button").click();
-  await page.waitForSelector("[data-testid=review-confirm]:not([disabled])", { timeout: 30_000 });
-  await page.getByTestId("review-confirm").click();
-  await page.getByTestId("review-close").click();
-  await page.getByTestId("review-dialog").waitFor({ state: "detached" });
 }
 
 /** The toast's current status attribute. */

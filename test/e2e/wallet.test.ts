@@ -13,8 +13,8 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { WebServer } from "../../scripts/lib/web";
 import { accounts, type Chain, CHAIN_ID, chamaAs } from "../_support/chain";
-import { waitFor } from "../../scripts/lib/processes";
-import { newestStoredHash, screenshotPath } from "./browser";
+import { screenshotPath } from "./browser";
+import { sentHash, stackAndConfirm } from "./pages";
 import { type WebStack, startWebStack } from "./stack";
 
 let chain: Chain;
@@ -164,16 +164,6 @@ async function expectWalletAddress(page: Page, address: Address): Promise<void> 
     .toBe(`#/account/${address.toLowerCase()}`);
 }
 
-/** Clicks "Stack 1000 sats", Confirm in the review once it has loaded, and closes it. */
-async function stackAndConfirm(page: Page): Promise<void> {
-  await page.waitForSelector("[data-testid=stack-button]:not([disabled])", { timeout: 30_000 });
-  await page.getByTestId("stack-button").click();
-  await page.waitForSelector("[data-testid=review-confirm]:not([disabled])", { timeout: 30_000 });
-  await page.getByTestId("review-confirm").click();
-  await page.getByTestId("review-close").click();
-  await page.getByTestId("review-dialog").waitFor({ state: "detached" });
-}
-
 /** The user's optimistic contribution rows, as (status, hash, text). */
 function actionRows(page: Page) {
   return page.$$eval("[data-testid=contribution-action-row]", (rows) =>
@@ -181,21 +171,9 @@ function actionRows(page: Page) {
   );
 }
 
-/** The newest optimistic row's transaction hash, once it has one; on a timeout, the rows, the
- * health panel and the wallet's requests say where it stopped. */
-async function pendingHash(page: Page): Promise<Hex> {
-  try {
-    return await waitFor({
-      what: "the pending row's transaction hash",
-      timeoutMs: 20_000,
-      check: async () => ((await actionRows(page)).find((r) => r.hash)?.hash as Hex | undefined) ?? (await newestStoredHash(page)),
-    });
-  } catch (error) {
-    const rows = JSON.stringify(await actionRows(page));
-    const health = (await page.getByTestId("sync-health").textContent()) ?? "";
-    const requests = (await walletState(page)).requests.slice(-20).join(", ");
-    throw new Error(`${(error as Error).message}; rows ${rows}; health ${health}; last wallet requests ${requests}`, { cause: error });
-  }
+/** The wallet's last requests, for a timeout's message. */
+function walletRequests(page: Page) {
+  return async () => `last wallet requests ${(await walletState(page)).requests.slice(-20).join(", ")}`;
 }
 
 /** The account's transaction count, mined and with the mempool. */
@@ -251,7 +229,7 @@ describe("injected wallet (EIP-1193) in Chromium", () => {
 
     const before = await nonces(account);
     await stackAndConfirm(page);
-    const hash = await pendingHash(page);
+    const hash = await sentHash(page, { diagnose: walletRequests(page) });
     await expectLandedFrom(hash, account);
     expect((await chain.publicClient.getTransaction({ hash })).nonce).toBe(before.latest);
     expect((await walletState(page)).requests.filter((m) => m === "eth_sendTransaction")).toHaveLength(1);
@@ -289,7 +267,7 @@ describe("injected wallet (EIP-1193) in Chromium", () => {
     expect(await nonces(account)).toEqual(before);
 
     await stackAndConfirm(page);
-    const hash = await pendingHash(page);
+    const hash = await sentHash(page, { diagnose: walletRequests(page) });
     await expectLandedFrom(hash, account);
 
     // The wallet leaves the chain later: the prompt is back and nothing can be sent.
@@ -327,7 +305,7 @@ describe("injected wallet (EIP-1193) in Chromium", () => {
 
     // Nothing is stuck: the next stack goes out with the nonce the rejected one had taken.
     await stackAndConfirm(page);
-    const hash = await pendingHash(page);
+    const hash = await sentHash(page, { diagnose: walletRequests(page) });
     await expectLandedFrom(hash, account);
     expect((await chain.publicClient.getTransaction({ hash })).nonce).toBe(before.latest);
     expect((await walletState(page)).requests.filter((m) => m === "eth_sendTransaction")).toHaveLength(2);
@@ -356,7 +334,7 @@ describe("injected wallet (EIP-1193) in Chromium", () => {
     // It sends from the new account.
     const before = await nonces(second);
     await stackAndConfirm(page);
-    const hash = await pendingHash(page);
+    const hash = await sentHash(page, { diagnose: walletRequests(page) });
     await expectLandedFrom(hash, second);
     expect((await chain.publicClient.getTransaction({ hash })).nonce).toBe(before.latest);
 

@@ -16,7 +16,8 @@ import { ADMIN_TOKEN, type Indexer, postReconcile } from "../_support/indexer";
 import { accounts, type Chain, chamaAs } from "../_support/chain";
 import { waitFor } from "../../scripts/lib/processes";
 import { MAX_NAME_BYTES, nameBytes } from "../../common/chain";
-import { newestStoredHash, screenshotPath } from "./browser";
+import { screenshotPath } from "./browser";
+import { closeReview, indexedContributionHashes, openChamaPage, reviewReady, sentHash, useDevAccount } from "./pages";
 import { type WebStack, startWebStack } from "./stack";
 
 let chain: Chain;
@@ -29,12 +30,8 @@ type Probe = { __clickAt?: number; __rowAt?: number; __rowStatus?: string };
 
 /** Opens chama 1 as dev account `account` and waits until the stack button is usable. */
 async function openChama(params: { account: number }): Promise<Page> {
-  const page = await context.newPage();
-  await page.addInitScript((index) => localStorage.setItem("jenga.devAccount", String(index)), params.account);
-  await page.goto(`${web.url}/#/chama/1`);
-  await page.getByTestId("chama-title").waitFor({ timeout: 30_000 });
+  const page = await openChamaPage({ context, url: web.url, account: params.account });
   await page.waitForSelector("[data-testid=stack-button]:not([disabled])", { timeout: 30_000 });
-  expect(await page.getByTestId("wallet-address").getAttribute("href")).toBe(`#/account/${accounts[params.account]!.address.toLowerCase()}`);
   return page;
 }
 
@@ -59,15 +56,9 @@ async function waitReconciledRow(page: Page, hash: string) {
 
 /** Confirms the open review dialog once its preview has loaded, then closes it. */
 async function confirmReview(page: Page): Promise<void> {
-  await page.waitForSelector("[data-testid=review-confirm]:not([disabled])", { timeout: 30_000 });
+  await reviewReady(page);
   await page.getByTestId("review-confirm").click();
   await closeReview(page);
-}
-
-/** Closes the review dialog after its Confirm. */
-async function closeReview(page: Page): Promise<void> {
-  await page.getByTestId("review-close").click();
-  await page.getByTestId("review-dialog").waitFor({ state: "detached" });
 }
 
 /** Clicks "Stack 1000 sats", then Confirm in the review, and measures, in the page, the time
@@ -112,29 +103,6 @@ async function clickStack(page: Page): Promise<{ ms: number; firstStatus: string
   return probe;
 }
 
-/** The hash of the newest optimistic row once it has one; a timeout names the rows, the health
- * panel and the page's console errors. */
-async function pendingHash(page: Page): Promise<Hex> {
-  const problems: string[] = [];
-  const onConsole = (message: { type: () => string; text: () => string }) => {
-    if (message.type() === "error" || message.type() === "warning") problems.push(message.text());
-  };
-  page.on("console", onConsole);
-  try {
-    return await waitFor({
-      what: "the pending row's transaction hash",
-      timeoutMs: 20_000,
-      check: async () => ((await actionRows(page)).find((r) => r.hash)?.hash as Hex | undefined) ?? (await newestStoredHash(page)),
-    });
-  } catch (error) {
-    const rows = JSON.stringify(await actionRows(page));
-    const health = (await page.getByTestId("sync-health").textContent()) ?? "";
-    throw new Error(`${(error as Error).message}; rows ${rows}; health ${health}; console ${JSON.stringify(problems.slice(-10))}`, { cause: error });
-  } finally {
-    page.off("console", onConsole);
-  }
-}
-
 beforeAll(async () => {
   stack = await startWebStack({
     seed: async ({ chain, address }) => {
@@ -159,7 +127,7 @@ describe("web app in Chromium", () => {
     expect(["draft", "pending"]).toContain(firstStatus);
     await page.screenshot({ path: screenshotPath("e2e-1-stack-pending") });
 
-    const hash = await pendingHash(page);
+    const hash = await sentHash(page);
     await waitReconciledRow(page, hash);
     await page.screenshot({ path: screenshotPath("e2e-1-stack-reconciled") });
     // On a phone the chama page never scrolls sideways: its tables scroll in their own box.
@@ -182,7 +150,7 @@ describe("web app in Chromium", () => {
     try {
       const page = await openChama({ account: 6 });
       await clickStack(page);
-      const hash = await pendingHash(page);
+      const hash = await sentHash(page);
       await waitReconciledRow(page, hash);
       expect(streams).toBeGreaterThan(0);
       const receipt = await chain.publicClient.getTransactionReceipt({ hash });
@@ -197,7 +165,7 @@ describe("web app in Chromium", () => {
     const page = await openChama({ account: 3 });
     const snapshot = await chain.testClient.snapshot();
     await clickStack(page);
-    const hash = await pendingHash(page);
+    const hash = await sentHash(page);
     await waitReconciledRow(page, hash);
     const raw = (await chain.testClient.request({ method: "eth_getRawTransactionByHash" as never, params: [hash] as never })) as Hex;
 
@@ -246,16 +214,13 @@ describe("web app in Chromium", () => {
 
     // Back online: the stream's reconnect is the cue; the draft is sent once.
     await context.unroute(offline);
-    const hash = await pendingHash(page);
+    const hash = await sentHash(page);
     await waitReconciledRow(page, hash);
     await page.screenshot({ path: screenshotPath("e2e-3-online-sent-once") });
 
     await indexer.waitForBlock();
     expect(await chain.publicClient.getTransactionCount({ address: account })).toBe(nonceBefore + 1);
-    const rows = await indexer.graphql<{ contributions: { items: { transactionHash: string }[] } }>(
-      `{ contributions(where: { contributor: "${account.toLowerCase()}" }) { items { transactionHash } } }`,
-    );
-    expect(rows.data?.contributions.items.map((r) => r.transactionHash)).toEqual([hash]);
+    expect(await indexedContributionHashes(indexer, account)).toEqual([hash]);
     await page.close();
   });
 
@@ -274,7 +239,7 @@ describe("web app in Chromium", () => {
 
     // Both tabs' engines try when the connection returns; the cross-tab lock lets one send.
     await context.unroute(offline);
-    const hash = await pendingHash(tabA);
+    const hash = await sentHash(tabA);
     await waitReconciledRow(tabA, hash);
     await waitReconciledRow(tabB, hash);
     await tabB.screenshot({ path: screenshotPath("e2e-4-two-tabs-sent-once") });
@@ -293,7 +258,7 @@ describe("web app in Chromium", () => {
     expect(reconciled.body.discrepancies).toEqual([]);
 
     const page = await context.newPage();
-    await page.addInitScript(() => localStorage.setItem("jenga.devAccount", "5"));
+    await useDevAccount(page, 5);
     await page.goto(`${web.url}/#/`);
     await page.getByTestId("operator-link").click();
     await page.getByTestId("operator-page").waitFor({ timeout: 30_000 });
@@ -342,7 +307,7 @@ describe("web app in Chromium", () => {
     const account = accounts[7]!.address;
     const nonceBefore = await chain.publicClient.getTransactionCount({ address: account });
     const page = await context.newPage();
-    await page.addInitScript(() => localStorage.setItem("jenga.devAccount", "7"));
+    await useDevAccount(page, 7);
     await page.goto(`${web.url}/#/`);
     await page.getByTestId("chama-row").first().waitFor({ timeout: 30_000 });
     await page.getByTestId("wallet-address").waitFor({ timeout: 30_000 });
