@@ -68,6 +68,21 @@ export type LedgerTransactionWithTransitions = LedgerTransaction & { transitions
 /** `GET /transactions`: newest first; pass `next` as `after` for the following page. */
 export type LedgerPage = { items: LedgerTransaction[]; next: string | null };
 
+/** One change on `GET /transactions/stream` (server-sent events). Each change is an SSE message
+ * `event: transaction`, `id: <transition id>`, `data: <LedgerChange as JSON>`. A client that
+ * reconnects with `Last-Event-ID` (or `?after=<id>`) first gets every change after that id (up to
+ * LEDGER_STREAM_REPLAY of them); then `event: ready` (data `{}`) marks the live part. Filters:
+ * `?chamaId=` and `?from=`, as on `GET /transactions`. */
+export type LedgerChange = {
+  /** The transition's id: increasing, the SSE `id`. */
+  id: string;
+  transaction: LedgerTransaction;
+  transition: LedgerTransition;
+};
+
+/** Most changes replayed to a stream that resumes with Last-Event-ID. */
+export const LEDGER_STREAM_REPLAY = 1_000;
+
 /** The ledger's counts on `/sync-health` (`ledger`). */
 export type LedgerHealth = {
   drafts: number;
@@ -82,4 +97,7 @@ export type LedgerHealth = {
   lastPassAt: string | null;
   /** The last pass's error, if it failed. */
   lastError: string | null;
+  /** Whether this process runs the follower: with replicas on one PostgreSQL exactly one does
+   * (`leader`), the others stand by (`standby`) and take over within seconds when it stops. */
+  follower: "leader" | "standby";
 };

@@ -47,6 +47,26 @@ export type ReconciliationSummary =
   | { at: string; ok: boolean; block: string; durationMs: number; discrepancyCount: number; discrepancies: Discrepancy[]; rpc: ReconcileReport["rpc"] }
   | { at: string; ok: false; error: string };
 
+/** What an operator is alerted to (posted to ALERT_WEBHOOK_URL and listed on `/sync-health`):
+ * - `status`: the overall status changed (ok -> lagging, stalled, diverged, and back);
+ * - `discrepancy`: a reconciliation found differences (or, `ok: true`, found none again);
+ * - `stuck`: ledger actions pending past LEDGER_TIMEOUT_MS (or none any more). */
+export type AlertKind = "status" | "discrepancy" | "stuck";
+export type Alert = {
+  /** Unique per alert; the webhook may see it twice after a retry, never two alerts for one change. */
+  id: string;
+  kind: AlertKind;
+  at: string;
+  /** One sentence for a person. */
+  message: string;
+  /** True when this alert says things are back to normal. */
+  resolved: boolean;
+  /** The facts behind it (statuses, counts, hashes). */
+  details: Record<string, unknown>;
+  /** Webhook delivery: `off` without ALERT_WEBHOOK_URL. */
+  delivery: { state: "off" | "pending" | "delivered" | "failed"; attempts: number; lastError: string | null };
+};
+
 export type SyncHealth = {
   status: HealthStatus;
   /** Why the status is not `ok`, one sentence each. */
@@ -64,4 +84,6 @@ export type SyncHealth = {
   /** The transaction ledger's counts (every user's actions, not one browser's); absent when the
    * ledger is off (LEDGER_ENABLED=false), `{ error }` when its database could not be read. */
   ledger?: LedgerHealth | { error: string };
+  /** The newest alerts, newest first (at most 20), from the process that runs the follower. */
+  alerts?: Alert[];
 };

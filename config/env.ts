@@ -521,6 +521,11 @@ export type LedgerEnv = {
   timeoutMs: number;
   /** How often the follower looks at every open record. */
   pollIntervalMs: number;
+  /** With replicas on one PostgreSQL, how often a standby tries to take over the follower (and
+   * the leader checks its lock's connection): the take-over time after the leader dies. */
+  leaderRetryMs: number;
+  /** Most push streams (`GET /transactions/stream`) open at once in one process. */
+  maxStreams: number;
   /** Intake requests per minute from one sender (the recovered `from`) and from one client. */
   maxPerSenderPerMinute: number;
   maxPerClientPerMinute: number;
@@ -549,6 +554,8 @@ export function loadLedgerEnv(params: LoadEnvParameters = {}): LedgerEnv {
     pgliteDirectory: get("LEDGER_PGLITE_DIRECTORY") ?? path.join(root, ".ponder", "ledger"),
     timeoutMs: int("LEDGER_TIMEOUT_MS", 10 * 60 * 1000, 1_000, 7 * 86_400_000),
     pollIntervalMs: int("LEDGER_POLL_INTERVAL_MS", 1_000, 50, 600_000),
+    leaderRetryMs: int("LEDGER_LEADER_RETRY_MS", 1_000, 100, 60_000),
+    maxStreams: int("LEDGER_MAX_STREAMS", 200, 1, 10_000),
     maxPerSenderPerMinute: int("LEDGER_MAX_PER_SENDER_PER_MINUTE", 20, 1, 100_000),
     maxPerClientPerMinute: int("LEDGER_MAX_PER_CLIENT_PER_MINUTE", 120, 1, 1_000_000),
   };

@@ -8,6 +8,7 @@ import { PONDER_FINALITY_BLOCKS } from "../common/chain";
 import type { LedgerHealth } from "../common/ledger-api";
 import { type LedgerChain, viemLedgerChain } from "./chain";
 import { Follower, type IndexedLookup } from "./follower";
+import { type Leadership, advisoryLeadership, soleLeadership } from "./leader";
 import { RateLimiter } from "./intake";
 import { type LedgerSql, LedgerStore, migrateLedger, openLedgerSql } from "./store";
 
@@ -15,6 +16,8 @@ export type Ledger = {
   store: LedgerStore;
   chain: LedgerChain;
   follower: Follower;
+  /** True while this process runs the follower (with replicas, exactly one does). */
+  isLeader: () => boolean;
   perSender: RateLimiter;
   perClient: RateLimiter;
   settings: LedgerEnv;
@@ -24,9 +27,10 @@ export type Ledger = {
 };
 
 const OPEN = Symbol.for("jenga.ledger.sql");
-const processState = globalThis as { [OPEN]?: { key: string; sql: Promise<LedgerSql>; follower?: Follower } };
+const processState = globalThis as { [OPEN]?: { key: string; sql: Promise<LedgerSql>; follower?: Follower; leadership?: Leadership } };
 
-/** Opens (once per process) and migrates the ledger's database, then starts the follower. */
+/** Opens (once per process) and migrates the ledger's database, then runs the follower while
+ * this process leads (./leader.ts). */
 export async function openLedger(params: { env: Env; settings: LedgerEnv; indexed: IndexedLookup; chain?: LedgerChain; log?: (line: string) => void }): Promise<Ledger> {
   const { env, settings } = params;
   const key = `${env.databaseUrl ?? settings.pgliteDirectory}:${settings.schema}`;
@@ -39,6 +43,7 @@ export async function openLedger(params: { env: Env; settings: LedgerEnv; indexe
     state = { key, sql };
     processState[OPEN] = state;
   }
+  await state.leadership?.stop();
   await state.follower?.stop();
   const sql = await state.sql;
   const store = new LedgerStore({ sql, schema: settings.schema });
@@ -51,18 +56,28 @@ export async function openLedger(params: { env: Env; settings: LedgerEnv; indexe
     pollIntervalMs: settings.pollIntervalMs,
     finalityBlocks: PONDER_FINALITY_BLOCKS,
     log: params.log,
-  }).start();
+  });
+  const leadership = env.databaseUrl
+    ? advisoryLeadership({ databaseUrl: env.databaseUrl, schema: settings.schema, retryMs: settings.leaderRetryMs, log: params.log })
+    : soleLeadership();
+  leadership.start((leader) => {
+    if (leader) follower.start();
+    else void follower.stop();
+  });
   state.follower = follower;
+  state.leadership = leadership;
   return {
     store,
     chain,
     follower,
+    isLeader: leadership.isLeader,
     perSender: new RateLimiter({ max: settings.maxPerSenderPerMinute, what: "sender", setting: "LEDGER_MAX_PER_SENDER_PER_MINUTE" }),
     perClient: new RateLimiter({ max: settings.maxPerClientPerMinute, what: "client", setting: "LEDGER_MAX_PER_CLIENT_PER_MINUTE" }),
     settings,
     chamaAddress: env.chamaAddress,
-    health: async () => ({ ...(await store.counts()), lastPassAt: follower.lastPassAt?.toISOString() ?? null, lastError: follower.lastError }),
+    health: async () => ({ ...(await store.counts()), lastPassAt: follower.lastPassAt?.toISOString() ?? null, lastError: follower.lastError, follower: leadership.isLeader() ? "leader" : "standby" }),
     close: async () => {
+      await leadership.stop();
       await follower.stop();
     },
   };

@@ -360,8 +360,18 @@ export class LedgerStore {
     return rows.map(toRecord);
   }
 
+  /** Records that timed out (failed with reason "timeout") at or after `since`, oldest first,
+   * `limit` at most: what the stuck-actions alert lists. */
+  async timedOutSince(params: { since: Date; limit: number }): Promise<LedgerRecord[]> {
+    const rows = await this.sql.query(
+      `SELECT ${COLUMNS} FROM ${this.t} WHERE status = 'failed' AND error_reason = 'timeout' AND updated_at >= $1 ORDER BY updated_at, seq LIMIT $2`,
+      [params.since, params.limit],
+    );
+    return rows.map(toRecord);
+  }
+
   /** The counts `/sync-health` shows. */
-  async counts(): Promise<Omit<LedgerHealth, "lastPassAt" | "lastError">> {
+  async counts(): Promise<Omit<LedgerHealth, "lastPassAt" | "lastError" | "follower">> {
     const now = this.now();
     const [row] = await this.sql.query(
       `SELECT
