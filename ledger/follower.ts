@@ -7,7 +7,7 @@
  */
 import type { Address, Hash } from "viem";
 import { errorMessage } from "../common/errors";
-import type { LedgerStatus } from "../common/ledger-api";
+import type { LedgerKind, LedgerStatus } from "../common/ledger-api";
 import { type ChainTransaction, type LedgerChain, type LedgerReceipt, NodeRefusedError } from "./chain";
 import { type LedgerPatch, type LedgerRecord, type LedgerStore, LedgerTransitionError } from "./store";
 import { isAllowedTransition } from "./transitions";
@@ -25,6 +25,9 @@ export type Observation = {
   indexed: { chamaId: bigint } | undefined;
   /** The decoded custom error, for a reverted receipt. */
   revertReason?: string;
+  /** Another record of ours with the same sender and nonce that the node knows: the
+   * replacement, when this record's nonce was used. */
+  replacement?: Hash;
 };
 
 export type Step =
@@ -43,8 +46,13 @@ export function decide(record: LedgerRecord, seen: Observation, settings: { time
   const replaced: Step = {
     kind: "move",
     to: "replaced",
-    cause: `nonce ${record.nonce} of ${record.from} was used by another transaction`,
-    patch: { error: { reason: "replaced", message: `nonce ${record.nonce} was used by another transaction` } },
+    cause: seen.replacement
+      ? `nonce ${record.nonce} of ${record.from} was used by ${seen.replacement}`
+      : `nonce ${record.nonce} of ${record.from} was used by another transaction`,
+    patch: {
+      error: { reason: "replaced", message: seen.replacement ? `replaced by ${seen.replacement}` : `nonce ${record.nonce} was used by another transaction` },
+      ...(seen.replacement ? { replacedBy: seen.replacement } : {}),
+    },
   };
 
   switch (record.status) {
@@ -59,7 +67,6 @@ export function decide(record: LedgerRecord, seen: Observation, settings: { time
         const message = seen.revertReason ? `reverted: ${seen.revertReason}` : `reverted in block ${receipt.blockNumber}`;
         return { kind: "move", to: "failed", cause: message, patch: { ...minedPatch(receipt), error: { reason: "reverted", message } } };
       }
-      if (seen.indexed) return { kind: "move", to: "reconciled", cause: "indexed", patch: { chamaId: seen.indexed.chamaId } };
       if (nonceUsed) return replaced;
       if (late) {
         if (seen.known || record.raw) {
@@ -97,11 +104,27 @@ export function decide(record: LedgerRecord, seen: Observation, settings: { time
 
 export type IndexedLookup = (hashes: Hash[]) => Promise<Map<string, { chamaId: bigint }>>;
 
+/** One indexed event, as the follower needs it to record a transaction nobody announced. */
+export type IndexedEvent = { hash: Hash; blockNumber: bigint; kind: LedgerKind; chamaId: bigint; amount: bigint; recipient: Address | null; name: string | null };
+
+/** The index's events in blocks after `afterBlock` and at most `throughBlock`, in block order,
+ * about `limit` at most; `complete` is the last block whose events are all in the answer
+ * (undefined when there were none). */
+export type IndexedEvents = (params: { afterBlock: bigint; throughBlock?: bigint; limit: number }) => Promise<{ events: IndexedEvent[]; complete: bigint | undefined }>;
+
+/** The cursor of the scan for transactions nobody announced. */
+const ADOPT_CURSOR = "unannounced";
+
 export type FollowerParameters = {
   store: LedgerStore;
   chain: LedgerChain;
   /** The index's rows for these transaction hashes (lowercase keys). */
   indexed: IndexedLookup;
+  /** The index's events by block, to record transactions nobody announced (origin "chain").
+   * Without it, those are not recorded. */
+  events?: IndexedEvents;
+  /** Most unannounced transactions recorded in one pass. */
+  adoptBatch?: number;
   timeoutMs: number;
   pollIntervalMs: number;
   /** Reorgs deeper than this are not watched for. */
@@ -166,6 +189,7 @@ export class Follower {
     const { store, chain } = this.p;
     const head = await chain.getBlockNumber();
     const sinceBlock = head > BigInt(this.p.finalityBlocks) ? head - BigInt(this.p.finalityBlocks) : 0n;
+    if (this.p.events) await this.adopt({ head });
     const records = (await store.watched({ sinceBlock })).filter((r) => !this.busy.has(r.hash));
     if (records.length === 0) return;
     const indexed = await this.p.indexed(records.map((r) => r.hash));
@@ -182,6 +206,53 @@ export class Follower {
     for (const record of records) await this.follow({ record, indexed, minedNonce });
   }
 
+  /** Records the indexed transactions the ledger never saw (origin "chain", reconciled): the
+   * blocks past the cursor, and again the last `finalityBlocks` before it (a reorg there can
+   * bring new events at old heights). */
+  private async adopt(params: { head: bigint }): Promise<void> {
+    const { store, chain } = this.p;
+    const events = this.p.events!;
+    const limit = this.p.adoptBatch ?? 200;
+    const cursor = (await store.cursor(ADOPT_CURSOR)) ?? -1n;
+    const windowStart = cursor - BigInt(this.p.finalityBlocks);
+    const recheck = cursor >= 0n ? await events({ afterBlock: windowStart < -1n ? -1n : windowStart, throughBlock: cursor, limit }) : { events: [], complete: undefined };
+    const forward = await events({ afterBlock: cursor, limit });
+    const byHash = new Map<string, IndexedEvent>();
+    for (const event of [...recheck.events, ...forward.events]) if (!byHash.has(event.hash.toLowerCase())) byHash.set(event.hash.toLowerCase(), event);
+    const known = await store.known([...byHash.values()].map((e) => e.hash));
+    let adopted = 0;
+    for (const [hash, event] of byHash) {
+      if (known.has(hash) || this.busy.has(hash)) continue;
+      if (adopted >= limit) return; // the cursor stays: the next pass goes on from here
+      const [tx, receipt] = await Promise.all([chain.getTransaction(event.hash), chain.getReceipt(event.hash)]);
+      // Gone in a reorg since it was indexed: the index drops it too, or a later pass sees it again.
+      if (!tx || !receipt || receipt.blockNumber > params.head) continue;
+      await store.insert({
+        record: {
+          hash: event.hash,
+          chainId: chain.chainId,
+          from: tx.from,
+          nonce: tx.nonce,
+          to: tx.to ?? tx.from,
+          kind: event.kind,
+          chamaId: event.chamaId,
+          amount: event.amount,
+          recipient: event.recipient,
+          name: event.name,
+          raw: null,
+          status: "reconciled",
+          origin: "chain",
+          sentAt: null,
+          blockNumber: receipt.blockNumber,
+          blockHash: receipt.blockHash,
+        },
+        cause: `indexed in block ${receipt.blockNumber}; no one announced it`,
+      });
+      adopted++;
+    }
+    if (forward.complete !== undefined && forward.complete > cursor) await store.setCursor({ name: ADOPT_CURSOR, block: forward.complete });
+  }
+
   private async observe(params: { record: LedgerRecord; indexed: Map<string, { chamaId: bigint }>; minedNonce: (a: Address) => Promise<number> }): Promise<Observation> {
     const { record, indexed } = params;
     const { chain } = this.p;
@@ -193,14 +264,17 @@ export class Follower {
       if (tx) revertReason = await chain.revertReason(tx);
     }
     const known = receipt !== null || (await chain.getTransaction(record.hash)) !== null;
-    return {
-      now: this.now(),
-      receipt,
-      known,
-      minedNonce: known ? record.nonce : await params.minedNonce(record.from),
-      indexed: indexed.get(record.hash.toLowerCase()),
-      revertReason,
-    };
+    const minedNonce = known ? record.nonce : await params.minedNonce(record.from);
+    let replacement: Hash | undefined;
+    if (!known && minedNonce > record.nonce) {
+      for (const other of await this.p.store.sameNonce({ from: record.from, nonce: record.nonce, except: record.hash })) {
+        if (await chain.getReceipt(other.hash)) {
+          replacement = other.hash;
+          break;
+        }
+      }
+    }
+    return { now: this.now(), receipt, known, minedNonce, indexed: indexed.get(record.hash.toLowerCase()), revertReason, replacement };
   }
 
   private async follow(params: { record: LedgerRecord; indexed: Map<string, { chamaId: bigint }>; minedNonce: (a: Address) => Promise<number> }): Promise<void> {

@@ -7,7 +7,8 @@ import type { Env, LedgerEnv } from "../config/env";
 import { PONDER_FINALITY_BLOCKS } from "../common/chain";
 import type { LedgerHealth } from "../common/ledger-api";
 import { type LedgerChain, viemLedgerChain } from "./chain";
-import { Follower, type IndexedLookup } from "./follower";
+import { ChangeFeed } from "./feed";
+import { Follower, type IndexedEvents, type IndexedLookup } from "./follower";
 import { type Leadership, advisoryLeadership, soleLeadership } from "./leader";
 import { RateLimiter } from "./intake";
 import { type LedgerSql, LedgerStore, migrateLedger, openLedgerSql } from "./store";
@@ -16,6 +17,8 @@ export type Ledger = {
   store: LedgerStore;
   chain: LedgerChain;
   follower: Follower;
+  /** New changes from the database, for the push streams. */
+  feed: ChangeFeed;
   /** True while this process runs the follower (with replicas, exactly one does). */
   isLeader: () => boolean;
   perSender: RateLimiter;
@@ -27,11 +30,11 @@ export type Ledger = {
 };
 
 const OPEN = Symbol.for("jenga.ledger.sql");
-const processState = globalThis as { [OPEN]?: { key: string; sql: Promise<LedgerSql>; follower?: Follower; leadership?: Leadership } };
+const processState = globalThis as { [OPEN]?: { key: string; sql: Promise<LedgerSql>; follower?: Follower; leadership?: Leadership; feed?: ChangeFeed } };
 
 /** Opens (once per process) and migrates the ledger's database, then runs the follower while
  * this process leads (./leader.ts). */
-export async function openLedger(params: { env: Env; settings: LedgerEnv; indexed: IndexedLookup; chain?: LedgerChain; log?: (line: string) => void }): Promise<Ledger> {
+export async function openLedger(params: { env: Env; settings: LedgerEnv; indexed: IndexedLookup; events?: IndexedEvents; chain?: LedgerChain; log?: (line: string) => void }): Promise<Ledger> {
   const { env, settings } = params;
   const key = `${env.databaseUrl ?? settings.pgliteDirectory}:${settings.schema}`;
   let state = processState[OPEN];
@@ -45,6 +48,7 @@ export async function openLedger(params: { env: Env; settings: LedgerEnv; indexe
   }
   await state.leadership?.stop();
   await state.follower?.stop();
+  await state.feed?.close();
   const sql = await state.sql;
   const store = new LedgerStore({ sql, schema: settings.schema });
   const chain = params.chain ?? viemLedgerChain({ rpcUrl: env.rpcUrl, chainId: env.chainId });
@@ -52,6 +56,7 @@ export async function openLedger(params: { env: Env; settings: LedgerEnv; indexe
     store,
     chain,
     indexed: params.indexed,
+    events: params.events,
     timeoutMs: settings.timeoutMs,
     pollIntervalMs: settings.pollIntervalMs,
     finalityBlocks: PONDER_FINALITY_BLOCKS,
@@ -64,12 +69,15 @@ export async function openLedger(params: { env: Env; settings: LedgerEnv; indexe
     if (leader) follower.start();
     else void follower.stop();
   });
+  const feed = new ChangeFeed({ store, intervalMs: Math.min(settings.pollIntervalMs, 250), log: params.log });
   state.follower = follower;
   state.leadership = leadership;
+  state.feed = feed;
   return {
     store,
     chain,
     follower,
+    feed,
     isLeader: leadership.isLeader,
     perSender: new RateLimiter({ max: settings.maxPerSenderPerMinute, what: "sender", setting: "LEDGER_MAX_PER_SENDER_PER_MINUTE" }),
     perClient: new RateLimiter({ max: settings.maxPerClientPerMinute, what: "client", setting: "LEDGER_MAX_PER_CLIENT_PER_MINUTE" }),
@@ -79,6 +87,7 @@ export async function openLedger(params: { env: Env; settings: LedgerEnv; indexe
     close: async () => {
       await leadership.stop();
       await follower.stop();
+      await feed.close();
     },
   };
 }

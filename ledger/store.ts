@@ -123,6 +123,15 @@ export function ledgerMigrations(schema: string): { version: number; name: strin
           FOR EACH ROW EXECUTE FUNCTION ${s}.transitions_append_only()`,
       ],
     },
+    {
+      version: 2,
+      name: "cursors, and records by sender and nonce",
+      sql: [
+        // How far the follower has looked through the index for transactions nobody announced.
+        `CREATE TABLE ${s}.cursors (name text PRIMARY KEY, block bigint NOT NULL, updated_at timestamptz NOT NULL)`,
+        `CREATE INDEX transactions_nonce_idx ON ${s}.transactions (from_address, nonce)`,
+      ],
+    },
   ];
 }
 
@@ -175,6 +184,9 @@ export type LedgerRecord = {
 /** What intake writes for a new record. */
 export type NewLedgerRecord = Pick<LedgerRecord, "hash" | "chainId" | "from" | "nonce" | "to" | "kind" | "chamaId" | "amount" | "recipient" | "name" | "raw" | "status" | "origin"> & {
   sentAt?: Date | null;
+  /** For a record created mined (origin "chain"). */
+  blockNumber?: bigint | null;
+  blockHash?: Hash | null;
 };
 
 /** Fields a transition may change besides the status. */
@@ -183,8 +195,12 @@ export type LedgerPatch = Partial<Pick<LedgerRecord, "chamaId" | "blockNumber" |
   rebroadcast?: boolean;
 };
 
-const COLUMNS = `seq, hash, chain_id, from_address, nonce, to_address, kind, chama_id::text AS chama_id, amount::text AS amount, recipient, name, raw,
-  status, origin, block_number::text AS block_number, block_hash, error_reason, error_message, replaced_by, rebroadcasts, created_at, updated_at, sent_at`;
+/** The record's columns as toRecord reads them, optionally from a table alias (`r.`). */
+const columns = (p = "") =>
+  `${p}seq, ${p}hash, ${p}chain_id, ${p}from_address, ${p}nonce, ${p}to_address, ${p}kind, ${p}chama_id::text AS chama_id, ${p}amount::text AS amount, ${p}recipient,
+  ${p}name, ${p}raw, ${p}status, ${p}origin, ${p}block_number::text AS block_number, ${p}block_hash, ${p}error_reason, ${p}error_message, ${p}replaced_by,
+  ${p}rebroadcasts, ${p}created_at, ${p}updated_at, ${p}sent_at`;
+const COLUMNS = columns();
 
 function toDate(value: unknown): Date {
   return value instanceof Date ? value : new Date(String(value));
@@ -218,6 +234,14 @@ function toRecord(row: Row): LedgerRecord {
   };
 }
 
+function toTransition(row: Row): LedgerTransition {
+  return { from: (row.from_status as LedgerStatus | null) ?? null, to: row.to_status as LedgerStatus, cause: String(row.cause), at: toDate(row.at).toISOString() };
+}
+
+function toChange(row: Row): LedgerChangeRow {
+  return { id: BigInt(String(row.transition_id)), record: toRecord(row), transition: toTransition(row) };
+}
+
 /** A record as JSON (common/ledger-api.ts). */
 export function recordJson(record: LedgerRecord): LedgerTransaction {
   return {
@@ -245,6 +269,12 @@ export function recordJson(record: LedgerRecord): LedgerTransaction {
   };
 }
 
+/** One transitions row with its record as it is now: what the push stream sends. */
+export type LedgerChangeRow = { id: bigint; record: LedgerRecord; transition: LedgerTransition };
+
+/** Filters of the list and the push stream. */
+export type RecordFilter = { chamaId?: bigint; from?: Address };
+
 export type ListParameters = { status?: LedgerStatus; chamaId?: bigint; from?: Address; limit: number; after?: bigint };
 
 /** The ledger's tables, through one LedgerSql. Every change of a record and its transitions row
@@ -271,11 +301,12 @@ export class LedgerStore {
     const at = this.now();
     return this.sql.transaction(async (query) => {
       const inserted = await query(
-        `INSERT INTO ${this.t} (hash, chain_id, from_address, nonce, to_address, kind, chama_id, amount, recipient, name, raw, status, origin, created_at, updated_at, sent_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)
+        `INSERT INTO ${this.t} (hash, chain_id, from_address, nonce, to_address, kind, chama_id, amount, recipient, name, raw, status, origin, created_at, updated_at, sent_at,
+           block_number, block_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17)
          ON CONFLICT (hash) DO NOTHING RETURNING hash`,
         [r.hash.toLowerCase(), r.chainId, r.from.toLowerCase(), r.nonce, r.to.toLowerCase(), r.kind, r.chamaId?.toString() ?? null, r.amount.toString(),
-          r.recipient?.toLowerCase() ?? null, r.name, r.raw, r.status, r.origin, at, r.sentAt ?? null],
+          r.recipient?.toLowerCase() ?? null, r.name, r.raw, r.status, r.origin, at, r.sentAt ?? null, r.blockNumber?.toString() ?? null, r.blockHash ?? null],
       );
       if (inserted.length > 0) {
         await query(`INSERT INTO ${this.tr} (hash, from_status, to_status, cause, at) VALUES ($1, NULL, $2, $3, $4)`, [r.hash.toLowerCase(), r.status, cause, at]);
@@ -323,7 +354,7 @@ export class LedgerStore {
 
   async transitions(hash: Hash): Promise<LedgerTransition[]> {
     const rows = await this.sql.query(`SELECT from_status, to_status, cause, at FROM ${this.tr} WHERE hash = $1 ORDER BY id`, [hash.toLowerCase()]);
-    return rows.map((r) => ({ from: (r.from_status as LedgerStatus | null) ?? null, to: r.to_status as LedgerStatus, cause: String(r.cause), at: toDate(r.at).toISOString() }));
+    return rows.map(toTransition);
   }
 
   /** Newest first, `limit` at most, records older than `after` (a `seq`). */
@@ -344,6 +375,83 @@ export class LedgerStore {
       values,
     );
     return rows.map(toRecord);
+  }
+
+  /** Which of these hashes the ledger holds (lowercase). */
+  async known(hashes: Hash[]): Promise<Set<string>> {
+    if (hashes.length === 0) return new Set();
+    const rows = await this.sql.query(`SELECT hash FROM ${this.t} WHERE hash = ANY($1::text[])`, [hashes.map((h) => h.toLowerCase())]);
+    return new Set(rows.map((r) => String(r.hash)));
+  }
+
+  /** Other records of the same sender and nonce (a replacement, or what it replaced). */
+  async sameNonce(params: { from: Address; nonce: number; except: Hash }): Promise<LedgerRecord[]> {
+    const rows = await this.sql.query(`SELECT ${COLUMNS} FROM ${this.t} WHERE from_address = $1 AND nonce = $2 AND hash <> $3 ORDER BY seq`, [
+      params.from.toLowerCase(),
+      params.nonce,
+      params.except.toLowerCase(),
+    ]);
+    return rows.map(toRecord);
+  }
+
+  async cursor(name: string): Promise<bigint | undefined> {
+    const [row] = await this.sql.query(`SELECT block::text AS block FROM "${this.schema}".cursors WHERE name = $1`, [name]);
+    return row ? BigInt(String(row.block)) : undefined;
+  }
+
+  async setCursor(params: { name: string; block: bigint }): Promise<void> {
+    await this.sql.query(
+      `INSERT INTO "${this.schema}".cursors (name, block, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET block = excluded.block, updated_at = excluded.updated_at`,
+      [params.name, params.block.toString(), this.now()],
+    );
+  }
+
+  /** The newest transitions row's id (0 when there is none). */
+  async lastChangeId(): Promise<bigint> {
+    const [row] = await this.sql.query(`SELECT coalesce(max(id), 0)::text AS id FROM ${this.tr}`);
+    return BigInt(String(row?.id ?? "0"));
+  }
+
+  /** Changes in id order: after `afterId`, or exactly `ids` (re-read for ids that were not yet
+   * committed when a later one was), `limit` at most, with the filters. */
+  async changes(params: RecordFilter & { afterId?: bigint; ids?: bigint[]; limit: number }): Promise<LedgerChangeRow[]> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const add = (clause: string, value: unknown) => {
+      values.push(value);
+      where.push(clause.replace("?", `$${values.length}`));
+    };
+    if (params.afterId !== undefined) add("tr.id > ?", params.afterId.toString());
+    if (params.ids !== undefined) add("tr.id = ANY(?::bigint[])", params.ids.map(String));
+    if (params.chamaId !== undefined) add("r.chama_id = ?", params.chamaId.toString());
+    if (params.from) add("r.from_address = ?", params.from.toLowerCase());
+    values.push(params.limit);
+    const rows = await this.sql.query(
+      `SELECT tr.id::text AS transition_id, tr.from_status, tr.to_status, tr.cause, tr.at, ${columns("r.")}
+       FROM ${this.tr} tr JOIN ${this.t} r ON r.hash = tr.hash
+       ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY tr.id LIMIT $${values.length}`,
+      values,
+    );
+    return rows.map(toChange);
+  }
+
+  /** Every open record (draft, pending, confirmed) with the filters, each with its newest
+   * transition, in the order of those transitions: how a fresh push stream starts. */
+  async openChanges(params: RecordFilter & { limit: number }): Promise<LedgerChangeRow[]> {
+    const where = ["r.status IN ('draft', 'pending', 'confirmed')"];
+    const values: unknown[] = [];
+    if (params.chamaId !== undefined) where.push(`r.chama_id = $${values.push(params.chamaId.toString())}`);
+    if (params.from) where.push(`r.from_address = $${values.push(params.from.toLowerCase())}`);
+    values.push(params.limit);
+    const rows = await this.sql.query(
+      `SELECT * FROM (
+         SELECT DISTINCT ON (r.hash) tr.id AS id_order, tr.id::text AS transition_id, tr.from_status, tr.to_status, tr.cause, tr.at, ${columns("r.")}
+         FROM ${this.t} r JOIN ${this.tr} tr ON tr.hash = r.hash
+         WHERE ${where.join(" AND ")} ORDER BY r.hash, tr.id DESC
+       ) latest ORDER BY id_order LIMIT $${values.length}`,
+      values,
+    );
+    return rows.map(toChange);
   }
 
   /** Records the follower still moves: every open one, reconciled ones mined at or after

@@ -4,7 +4,8 @@
  * change outside it is a bug; the ledger's store refuses to write one.
  *
  * A row's `by` says who takes it: `both` the follower and the engine, `client` only the engine
- * (a retry needs the user's signature, which the server never holds). A record may also stay in
+ * (a retry needs the user's signature, which the server never holds; the server settles an
+ * indexed row only after its receipt). A record may also stay in
  * its status with an event of its own (a rebroadcast, a new block after a reorg): those are
  * transitions rows with `from` equal to `to`, always allowed.
  */
@@ -20,7 +21,9 @@ export const TRANSITIONS: readonly TransitionRule[] = [
   { from: "pending", to: "failed", on: "a reverted receipt, or no receipt in time", by: "both" },
   { from: "pending", to: "replaced", on: "its nonce was used by another transaction", by: "both" },
   { from: "pending", to: "dropped", on: "gone from the node with nothing to rebroadcast", by: "both" },
-  { from: "pending", to: "reconciled", on: "its indexed row, before the receipt was seen", by: "both" },
+  // The server reads receipts before it trusts an indexed row: during a reorg the index can
+  // still hold the row of a transaction whose block is gone.
+  { from: "pending", to: "reconciled", on: "its indexed row, before the receipt was seen", by: "client" },
   { from: "confirmed", to: "reconciled", on: "its indexed row", by: "both" },
   { from: "confirmed", to: "pending", on: "a reorg took its block", by: "both" },
   { from: "reconciled", to: "pending", on: "a reorg took its block", by: "both" },

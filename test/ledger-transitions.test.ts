@@ -174,7 +174,7 @@ describe("one state machine: the sync engine and the ledger's follower", () => {
     const reached = new Set(scenarios.flatMap((s) => s.expected.map(([f, t]) => `${f}->${t}`)));
     const unreached = TRANSITIONS.filter((t) => t.by === "both" && !reached.has(`${t.from}->${t.to}`)).map((t) => `${t.from}->${t.to}`);
     // Not yet driven through both runners: a nonce used before the draft was sent, a drop with
-    // nothing to rebroadcast, a row indexed before its receipt, a reorg of a confirmed one.
-    expect(unreached).toEqual(["draft->replaced", "pending->dropped", "pending->reconciled", "confirmed->pending"]);
+    // nothing to rebroadcast, a reorg of a confirmed one.
+    expect(unreached).toEqual(["draft->replaced", "pending->dropped", "confirmed->pending"]);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * The transaction ledger against a real anvil and the real indexer, on PGlite and PostgreSQL:
- * relay and registration, every refusal with nothing recorded, a dropped transaction
- * rebroadcast, a timeout, and a SIGKILL right after intake (and between record and broadcast).
+ * relay and registration, every refusal with nothing recorded, the rate limit, the push stream,
+ * a transaction nobody announced, a dropped transaction rebroadcast, one reorged out and
+ * rebroadcast, one replaced by nonce, a timeout, and a SIGKILL right after intake (and between
+ * record and broadcast).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -11,15 +13,17 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, test } from "vitest";
 import { ChamaAbi } from "../abis/ChamaAbi";
 import { SAT } from "../common/chain";
-import type { LedgerPage, LedgerTransaction, LedgerTransactionWithTransitions } from "../common/ledger-api";
+import type { LedgerChange, LedgerPage, LedgerTransaction, LedgerTransactionWithTransitions } from "../common/ledger-api";
 import type { SyncHealth } from "../common/ops-api";
 import { LedgerStore, openLedgerSql } from "../ledger/store";
 import { waitFor } from "../scripts/lib/processes";
 import { CHAIN_ID, type Chain, accounts, chamaAs, databases, deploy, startChain } from "./_support/chain";
 import { type Indexer, removeStorage, startIndexer } from "./_support/indexer";
 import { rpc } from "./_support/json-rpc";
+import { type SseMessage, openSse } from "./_support/sse";
 
 const TIMEOUT_MS = 12_000;
+const SENDER_LIMIT = 6;
 
 type Answer<T> = { status: number; body: T };
 
@@ -57,6 +61,9 @@ async function signCall(params: {
   value?: bigint;
   nonce?: number;
   chainId?: number;
+  /** Fees in wei (default 20 gwei, 1 gwei tip); a replacement must pay more. */
+  maxFeePerGas?: bigint;
+  maxPriorityFeePerGas?: bigint;
 }): Promise<Hex> {
   const nonce = params.nonce ?? (await params.chain.publicClient.getTransactionCount({ address: params.account.address, blockTag: "pending" }));
   return params.account.signTransaction!({
@@ -67,10 +74,20 @@ async function signCall(params: {
     value: params.value ?? 0n,
     nonce,
     gas: 300_000n,
-    maxFeePerGas: 20_000_000_000n,
-    maxPriorityFeePerGas: 1_000_000_000n,
+    maxFeePerGas: params.maxFeePerGas ?? 20_000_000_000n,
+    maxPriorityFeePerGas: params.maxPriorityFeePerGas ?? 1_000_000_000n,
   });
 }
+
+/** A new account with 1,000 ETH on the chain. */
+async function fundedAccount(chain: Chain): Promise<Account> {
+  const account = privateKeyToAccount(generatePrivateKey());
+  await rpc(chain.rpcUrl, "anvil_setBalance", [account.address, `0x${(10n ** 21n).toString(16)}`]);
+  return account;
+}
+
+/** The changes among a stream's messages. */
+const changesOf = (messages: SseMessage[]) => messages.filter((m) => m.event === "transaction").map((m) => JSON.parse(m.data) as LedgerChange);
 
 const contributeData = (chamaId: bigint) => encodeFunctionData({ abi: ChamaAbi, functionName: "contribute", args: [chamaId] });
 
@@ -81,6 +98,7 @@ describe.each(databases)("transaction ledger on %s", (database) => {
   let indexer: Indexer;
   let ledgerDirectory: string;
   let env: Record<string, string>;
+  let createdChama: Hash;
   const ledgerSchema = `ledger_${process.pid}_${database}`;
 
   beforeAll(async () => {
@@ -88,9 +106,15 @@ describe.each(databases)("transaction ledger on %s", (database) => {
     const deployment = await deploy(chain);
     address = deployment.address;
     startBlock = deployment.startBlock;
-    await chamaAs({ chain, address, account: accounts[0]! }).createChama("Ledger", 0n);
+    createdChama = (await chamaAs({ chain, address, account: accounts[0]! }).createChama("Ledger", 0n)).transactionHash;
     ledgerDirectory = mkdtempSync(path.join(os.tmpdir(), "jenga-ledger-"));
-    env = { LEDGER_PGLITE_DIRECTORY: ledgerDirectory, LEDGER_SCHEMA: ledgerSchema, LEDGER_TIMEOUT_MS: String(TIMEOUT_MS), LEDGER_POLL_INTERVAL_MS: "200" };
+    env = {
+      LEDGER_PGLITE_DIRECTORY: ledgerDirectory,
+      LEDGER_SCHEMA: ledgerSchema,
+      LEDGER_TIMEOUT_MS: String(TIMEOUT_MS),
+      LEDGER_POLL_INTERVAL_MS: "200",
+      LEDGER_MAX_PER_SENDER_PER_MINUTE: String(SENDER_LIMIT),
+    };
     indexer = await startIndexer({ chain, address, startBlock, database, env });
     await indexer.waitForBlock();
   }, 180_000);
@@ -132,11 +156,22 @@ describe.each(databases)("transaction ledger on %s", (database) => {
   });
 
   test("a hash a wallet sent itself is registered, then reconciled; an unknown hash is a 404 and recorded nowhere", async () => {
-    const receipt = await chamaAs({ chain, address, account: accounts[2]! }).contribute(1n, 500n * SAT);
-    const registered = await postTransaction(indexer.url, { hash: receipt.transactionHash });
-    expect(registered.status).toBe(201);
-    expect(registered.body).toMatchObject({ hash: receipt.transactionHash, origin: "wallet", relayed: false, status: "pending" });
-    await waitForStatus(indexer.url, receipt.transactionHash, "reconciled");
+    // Held in the node's pool, so the registration comes before anything is indexed.
+    await chain.testClient.setAutomine(false);
+    let hash: Hash;
+    try {
+      hash = await chain.publicClient.request({
+        method: "eth_sendRawTransaction",
+        params: [await signCall({ chain, account: accounts[2]!, to: address, data: contributeData(1n), value: 500n * SAT })],
+      });
+      const registered = await postTransaction(indexer.url, { hash });
+      expect(registered.status).toBe(201);
+      expect(registered.body).toMatchObject({ hash, origin: "wallet", relayed: false, status: "pending" });
+      await chain.testClient.mine({ blocks: 1 });
+    } finally {
+      await chain.testClient.setAutomine(true);
+    }
+    await waitForStatus(indexer.url, hash, "reconciled");
 
     const unknown = `0x${"ab".repeat(32)}` as Hash;
     const answer = await postTransaction(indexer.url, { hash: unknown });
@@ -188,6 +223,143 @@ describe.each(databases)("transaction ledger on %s", (database) => {
     expect(bad).toMatchObject({ status: 400, body: { code: "BAD_BODY" } });
     const page = await getLedger(indexer.url, "/transactions?limit=5000");
     expect(page).toMatchObject({ status: 400, body: { error: 'limit must be between 1 and 200, got "5000".' } });
+  });
+
+  test(`past ${SENDER_LIMIT} requests a minute from one sender: 429 with Retry-After, and nothing recorded`, async () => {
+    const account = await fundedAccount(chain);
+    const raw = await signCall({ chain, account, to: address, data: contributeData(1n), value: SAT });
+    const answers = [];
+    for (let i = 0; i < SENDER_LIMIT; i++) answers.push((await postTransaction(indexer.url, { raw })).status);
+    expect(answers).toEqual([201, ...Array<number>(SENDER_LIMIT - 1).fill(200)]);
+    const next = await signCall({ chain, account, to: address, data: contributeData(1n), value: 2n * SAT });
+    const response = await fetch(`${indexer.url}/transactions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ raw: next }) });
+    expect(response.status).toBe(429);
+    expect(response.headers.get("retry-after")).toBe("60");
+    const body = (await response.json()) as { error: string; code: string };
+    expect(body.code).toBe("RATE_LIMITED");
+    expect(body.error).toMatch(new RegExp(`^Too many transactions from this sender: at most ${SENDER_LIMIT} a minute \\(LEDGER_MAX_PER_SENDER_PER_MINUTE\\)\\. Retry in \\d+ s\\.$`));
+    expect((await getLedger(indexer.url, `/transactions/${keccak256(next)}`)).status).toBe(404);
+    expect(await chain.publicClient.getTransaction({ hash: keccak256(next) }).catch(() => null)).toBeNull();
+  });
+
+  test("the push stream: every change as it happens, in order; a resume with Last-Event-ID replays what it missed", async () => {
+    const account = await fundedAccount(chain);
+    const url = `${indexer.url}/transactions/stream?from=${account.address}`;
+    const stream = await openSse({ url });
+    try {
+      expect(stream.status).toBe(200);
+      await stream.next({ what: "the stream to be ready", match: (m) => m.event === "ready" });
+      const raw = await signCall({ chain, account, to: address, data: contributeData(1n), value: 7n * SAT });
+      const hash = keccak256(raw);
+      expect((await postTransaction(indexer.url, { raw })).status).toBe(201);
+      await stream.next({ what: "the reconciled change", match: (m) => m.event === "transaction" && (JSON.parse(m.data) as LedgerChange).transition.to === "reconciled" });
+      const changes = changesOf(stream.messages);
+      expect(changes.map((c) => [c.transaction.hash, c.transition.from, c.transition.to])).toEqual([
+        [hash, null, "draft"],
+        [hash, "draft", "pending"],
+        [hash, "pending", "confirmed"],
+        [hash, "confirmed", "reconciled"],
+      ]);
+      const ids = changes.map((c) => BigInt(c.id));
+      expect([...ids].sort((a, b) => (a < b ? -1 : 1))).toEqual(ids);
+      expect(changes.at(-1)!.transaction).toMatchObject({ status: "reconciled", amount: (7n * SAT).toString(), chamaId: "1" });
+
+      const resumed = await openSse({ url, lastEventId: changes[0]!.id });
+      try {
+        await resumed.next({ what: "the resumed stream to be ready", match: (m) => m.event === "ready" });
+        expect(changesOf(resumed.messages).map((c) => c.transition.to)).toEqual(["pending", "confirmed", "reconciled"]);
+      } finally {
+        resumed.close();
+      }
+      const otherChama = await openSse({ url: `${indexer.url}/transactions/stream?chamaId=999&after=0` });
+      try {
+        await otherChama.next({ what: "chama 999's stream to be ready", match: (m) => m.event === "ready" });
+        expect(changesOf(otherChama.messages)).toEqual([]);
+      } finally {
+        otherChama.close();
+      }
+    } finally {
+      stream.close();
+    }
+    const bad = await fetch(url, { headers: { "last-event-id": "not-an-id" } });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ code: "BAD_LAST_EVENT_ID", error: 'Last-Event-ID must be the id of a change (digits), got "not-an-id".' });
+    expect((await fetch(`${indexer.url}/transactions/stream?status=pending`)).status).toBe(400);
+  });
+
+  test("a transaction nobody announced is recorded from its indexed event: origin chain, reconciled", async () => {
+    const receipt = await chamaAs({ chain, address, account: accounts[2]! }).contribute(1n, 600n * SAT);
+    const record = await waitForStatus(indexer.url, receipt.transactionHash, "reconciled");
+    expect(record).toMatchObject({
+      origin: "chain",
+      relayed: false,
+      kind: "contribution",
+      chamaId: "1",
+      amount: (600n * SAT).toString(),
+      from: accounts[2]!.address.toLowerCase(),
+      blockNumber: receipt.blockNumber.toString(),
+      blockHash: receipt.blockHash,
+    });
+    expect(record.transitions.map((t) => [t.from, t.to, t.cause])).toEqual([[null, "reconciled", `indexed in block ${receipt.blockNumber}; no one announced it`]]);
+    // So is the chama created before the indexer ever ran.
+    const created = await waitForStatus(indexer.url, createdChama, "reconciled");
+    expect(created).toMatchObject({ origin: "chain", kind: "createChama", chamaId: "1", name: "Ledger" });
+  });
+
+  test("replaced by nonce: the first is replaced and linked to its replacement, which is reconciled; a fresh stream starts with open records", async () => {
+    const account = await fundedAccount(chain);
+    await chain.testClient.setAutomine(false);
+    let first: Hash;
+    let second: Hash;
+    try {
+      const a = await signCall({ chain, account, to: address, data: contributeData(1n), value: SAT, nonce: 0 });
+      first = keccak256(a);
+      expect((await postTransaction(indexer.url, { raw: a })).body.status).toBe("pending");
+      const stream = await openSse({ url: `${indexer.url}/transactions/stream?from=${account.address}` });
+      try {
+        await stream.next({ what: "the stream to be ready", match: (m) => m.event === "ready" });
+        expect(changesOf(stream.messages).map((c) => [c.transaction.hash, c.transaction.status])).toEqual([[first, "pending"]]);
+      } finally {
+        stream.close();
+      }
+      const b = await signCall({ chain, account, to: address, data: contributeData(1n), value: 2n * SAT, nonce: 0, maxFeePerGas: 40_000_000_000n, maxPriorityFeePerGas: 5_000_000_000n });
+      second = keccak256(b);
+      expect((await postTransaction(indexer.url, { raw: b })).body.status).toBe("pending");
+      await chain.testClient.mine({ blocks: 1 });
+    } finally {
+      await chain.testClient.setAutomine(true);
+    }
+    const replaced = await waitForStatus(indexer.url, first, "replaced");
+    expect(replaced).toMatchObject({ replacedBy: second, error: { reason: "replaced", message: `replaced by ${second}` } });
+    expect(replaced.transitions.at(-1)).toMatchObject({ from: "pending", to: "replaced", cause: `nonce 0 of ${account.address.toLowerCase()} was used by ${second}` });
+    await waitForStatus(indexer.url, second, "reconciled");
+  });
+
+  test("reorged out after it was reconciled: pending again, rebroadcast from the raw transaction, then mined and reconciled again", async () => {
+    const account = await fundedAccount(chain);
+    const snapshot = await chain.testClient.snapshot();
+    const raw = await signCall({ chain, account, to: address, data: contributeData(1n), value: 9n * SAT });
+    const hash = keccak256(raw);
+    expect((await postTransaction(indexer.url, { raw })).status).toBe(201);
+    const settled = await waitForStatus(indexer.url, hash, "reconciled");
+    // A longer chain without it: the block it was mined in is gone.
+    await chain.testClient.revert({ id: snapshot });
+    await chain.testClient.mine({ blocks: 2 });
+    const again = await waitFor({
+      what: "the reorged transaction to be rebroadcast and reconciled again",
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      check: async () => {
+        const { body } = await getLedger<LedgerTransactionWithTransitions>(indexer.url, `/transactions/${hash}`);
+        return body.status === "reconciled" && body.rebroadcasts >= 1 ? body : undefined;
+      },
+    });
+    const causes = again.transitions.map((t) => [t.from, t.to, t.cause]);
+    expect(causes).toContainEqual(["reconciled", "pending", `a reorg took block ${settled.blockNumber}`]);
+    expect(causes).toContainEqual(["pending", "pending", "rebroadcast: the node did not know it"]);
+    expect(again.blockHash).not.toBe(settled.blockHash);
+    const receipt = await chain.publicClient.getTransactionReceipt({ hash });
+    expect(again.blockHash).toBe(receipt.blockHash);
   });
 
   test("dropped from the node's pool: rebroadcast from the raw transaction, then mined and reconciled", async () => {

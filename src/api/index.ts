@@ -39,8 +39,10 @@ const shedder = loadShedder({
   maxQueued: apiEnv.maxQueuedRequests,
   queueTimeoutMs: apiEnv.queueTimeoutMs,
 });
-// /sql/live streams for as long as the client listens: it would hold a slot for good.
-for (const path of ["/graphql", "/", "/sql/db", "/transactions", "/transactions/*"]) app.use(path, shedder);
+// /sql/live and /transactions/stream stream for as long as the client listens: they would hold
+// a slot for good (the ledger bounds its streams with LEDGER_MAX_STREAMS).
+for (const path of ["/graphql", "/", "/sql/db", "/transactions"]) app.use(path, shedder);
+app.use("/transactions/*", (c, next) => (c.req.path === "/transactions/stream" ? next() : shedder(c, next)));
 
 // The transaction ledger (ledger/): intake, reads, and the follower that settles every record.
 const transactions = ledgerEnv.enabled ? createTransactionsApp({ env, settings: ledgerEnv, maxBodyBytes: apiEnv.maxBodyBytes }) : undefined;

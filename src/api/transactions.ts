@@ -5,23 +5,27 @@
  *                               registers one a wallet sent. 201 new, 200 already recorded.
  *   GET  /transactions/:hash    one record with its transitions (the audit trail)
  *   GET  /transactions          ?status=&chamaId=&from=&limit=&after= newest first, paged
+ *   GET  /transactions/stream   ?chamaId=&from= every change as server-sent events (resumable
+ *                               with Last-Event-ID; see LedgerChange in common/ledger-api.ts)
  *
  * Every refusal is a 4xx with `{ error, code }` that says why.
  */
 import { db } from "ponder:api";
 import schema from "ponder:schema";
 import type { IncomingMessage } from "node:http";
-import { inArray } from "drizzle-orm";
+import { type Column, and, asc, gt, inArray, lte } from "drizzle-orm";
 import { type Context, Hono } from "hono";
+import { streamSSE } from "hono/streaming";
 import type { Hash } from "viem";
 import { getAddress, isAddress } from "viem";
 import type { Env, LedgerEnv } from "../../config/env";
-import { type LedgerStatus, LEDGER_STATUSES } from "../../common/ledger-api";
+import { type LedgerChange, type LedgerStatus, LEDGER_STATUSES, LEDGER_STREAM_REPLAY } from "../../common/ledger-api";
 import { errorMessage } from "../../common/errors";
 import type { Ledger } from "../../ledger";
 import { openLedger } from "../../ledger";
+import type { IndexedEvent, IndexedEvents } from "../../ledger/follower";
 import { IntakeRefusal, intakeHash, intakeRaw } from "../../ledger/intake";
-import { recordJson } from "../../ledger/store";
+import { type LedgerChangeRow, type RecordFilter, recordJson } from "../../ledger/store";
 import { type RequestTextEnv, requestText } from "./limits";
 
 /** Most records one page of `GET /transactions` returns. */
@@ -43,6 +47,33 @@ async function indexedRows(hashes: Hash[]): Promise<Map<string, { chamaId: bigin
   return found;
 }
 
+/** The index's events after `afterBlock` (through `throughBlock`), in block order: each table
+ * read up to `limit` rows, and the answer cut at the last block every table has read whole. */
+const indexedEvents: IndexedEvents = async ({ afterBlock, throughBlock, limit }) => {
+  const range = (column: Column) =>
+    throughBlock === undefined ? gt(column, afterBlock) : and(gt(column, afterBlock), lte(column, throughBlock));
+  const [contributions, payouts, chamas] = await Promise.all([
+    db.select().from(schema.contribution).where(range(schema.contribution.blockNumber)).orderBy(asc(schema.contribution.blockNumber)).limit(limit),
+    db.select().from(schema.payout).where(range(schema.payout.blockNumber)).orderBy(asc(schema.payout.blockNumber)).limit(limit),
+    db.select().from(schema.chama).where(range(schema.chama.createdAtBlock)).orderBy(asc(schema.chama.createdAtBlock)).limit(limit),
+  ]);
+  const events: IndexedEvent[] = [
+    ...chamas.map((r) => ({ hash: r.createdTxHash, blockNumber: r.createdAtBlock, kind: "createChama" as const, chamaId: r.id, amount: r.contributionAmount, recipient: null, name: r.name })),
+    ...contributions.map((r) => ({ hash: r.transactionHash, blockNumber: r.blockNumber, kind: "contribution" as const, chamaId: r.chamaId, amount: r.amount, recipient: null, name: null })),
+    ...payouts.map((r) => ({ hash: r.transactionHash, blockNumber: r.blockNumber, kind: "payout" as const, chamaId: r.chamaId, amount: r.amount, recipient: r.recipient, name: null })),
+  ].sort((a, b) => (a.blockNumber < b.blockNumber ? -1 : a.blockNumber > b.blockNumber ? 1 : 0));
+  // A table cut at `limit` may hold more rows in its last block: the answer ends before it.
+  let complete = events.at(-1)?.blockNumber;
+  for (const rows of [contributions.map((r) => r.blockNumber), payouts.map((r) => r.blockNumber), chamas.map((r) => r.createdAtBlock)]) {
+    if (rows.length === limit && complete !== undefined && rows[rows.length - 1]! - 1n < complete) complete = rows[rows.length - 1]! - 1n;
+  }
+  if (complete !== undefined && complete <= afterBlock) {
+    // One block holds more than `limit` events of a table: take it whole (one block is bounded by its gas).
+    return indexedEvents({ afterBlock, throughBlock: afterBlock + 1n, limit: Number.MAX_SAFE_INTEGER });
+  }
+  return { events: complete === undefined ? events : events.filter((e) => e.blockNumber <= complete), complete };
+};
+
 function log(line: string) {
   const logger = (globalThis as { PONDER_COMMON?: { logger?: { warn: (o: Record<string, unknown>) => void } } }).PONDER_COMMON?.logger;
   if (logger) logger.warn({ msg: line });
@@ -58,10 +89,36 @@ function clientKey(c: Context): string {
   return incoming?.socket.remoteAddress ?? "unknown";
 }
 
+/** A change as the stream's JSON. */
+const changeJson = (change: LedgerChangeRow): LedgerChange => ({ id: change.id.toString(), transaction: recordJson(change.record), transition: change.transition });
+
+/** Changes a slow stream may have waiting before it is closed (the client resumes with
+ * Last-Event-ID and gets them replayed). */
+const MAX_STREAM_BACKLOG = 10_000;
+const HEARTBEAT_MS = 15_000;
+
+/** Checks the query of a list or a stream: only `allowed` keys, each well-formed. Returns the
+ * parsed values, or the sentence that says what is wrong. */
+function parseQuery(q: Record<string, string>, allowed: string[]): { filter: RecordFilter; status?: LedgerStatus; limit?: number; after?: bigint } | string {
+  const unknown = Object.keys(q).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) return `Unknown query parameter ${unknown[0]}: use ${allowed.join(", ")}.`;
+  if (q.status !== undefined && !LEDGER_STATUSES.includes(q.status as LedgerStatus)) return `status must be one of ${LEDGER_STATUSES.join(", ")}, got "${q.status}".`;
+  if (q.chamaId !== undefined && !/^\d{1,78}$/.test(q.chamaId)) return `chamaId must be a whole number, got "${q.chamaId}".`;
+  if (q.from !== undefined && !isAddress(q.from, { strict: false })) return `from must be an address, got "${q.from}".`;
+  if (q.limit !== undefined && !(/^\d{1,4}$/.test(q.limit) && Number(q.limit) >= 1 && Number(q.limit) <= MAX_PAGE)) return `limit must be between 1 and ${MAX_PAGE}, got "${q.limit}".`;
+  if (q.after !== undefined && !/^\d{1,19}$/.test(q.after)) return `after must be a cursor from an earlier answer (digits), got "${q.after}".`;
+  return {
+    filter: { chamaId: q.chamaId === undefined ? undefined : BigInt(q.chamaId), from: q.from === undefined ? undefined : getAddress(q.from) },
+    status: q.status as LedgerStatus | undefined,
+    limit: q.limit === undefined ? undefined : Number(q.limit),
+    after: q.after === undefined ? undefined : BigInt(q.after),
+  };
+}
+
 /** Opens the ledger and builds the sub-app; the routes wait for the ledger (a 503 that names the
  * cause when it could not be opened). */
 export function createTransactionsApp(params: { env: Env; settings: LedgerEnv; maxBodyBytes: number }) {
-  const opened = openLedger({ env: params.env, settings: params.settings, indexed: indexedRows, log });
+  const opened = openLedger({ env: params.env, settings: params.settings, indexed: indexedRows, events: indexedEvents, log });
   opened.catch((error: unknown) => log(`Transaction ledger: could not open its database: ${errorMessage(error)}`));
   const ledger = async (c: Context): Promise<Ledger | Response> => {
     try {
@@ -101,6 +158,71 @@ export function createTransactionsApp(params: { env: Env; settings: LedgerEnv; m
     }
   });
 
+  app.get("/transactions/stream", async (c) => {
+    const l = await ledger(c);
+    if (l instanceof Response) return l;
+    const parsed = parseQuery(c.req.query(), ["chamaId", "from", "after"]);
+    if (typeof parsed === "string") return fail(c, 400, "BAD_QUERY", parsed);
+    const lastEventId = c.req.header("last-event-id");
+    if (lastEventId !== undefined && !/^\d{1,19}$/.test(lastEventId)) return fail(c, 400, "BAD_LAST_EVENT_ID", `Last-Event-ID must be the id of a change (digits), got "${lastEventId.slice(0, 40)}".`);
+    const resumeAfter = lastEventId !== undefined ? BigInt(lastEventId) : parsed.after;
+    if (l.feed.size >= params.settings.maxStreams) {
+      return fail(c, 503, "TOO_MANY_STREAMS", `This server already serves ${params.settings.maxStreams} ledger streams (LEDGER_MAX_STREAMS): retry later, or poll GET /transactions.`, { "retry-after": "5" });
+    }
+    const { filter } = parsed;
+    return streamSSE(c, async (stream) => {
+      const queue: LedgerChangeRow[] = [];
+      let wake: (() => void) | undefined;
+      let ended = false;
+      const end = () => {
+        ended = true;
+        wake?.();
+      };
+      const unsubscribe = await l.feed.subscribe({
+        filter,
+        send: (change) => {
+          if (queue.length >= MAX_STREAM_BACKLOG) end();
+          else queue.push(change);
+          wake?.();
+        },
+        end,
+      });
+      stream.onAbort(end);
+      try {
+        // Subscribed first, then the replay: a change in between comes twice, never not at all.
+        const position = await l.store.lastChangeId();
+        const initial =
+          resumeAfter !== undefined ? await l.store.changes({ ...filter, afterId: resumeAfter, limit: LEDGER_STREAM_REPLAY }) : await l.store.openChanges({ ...filter, limit: LEDGER_STREAM_REPLAY });
+        const replayed = new Set<bigint>();
+        for (const change of initial) {
+          replayed.add(change.id);
+          await stream.writeSSE({ event: "transaction", id: change.id.toString(), data: JSON.stringify(changeJson(change)) });
+        }
+        const last = initial.at(-1)?.id;
+        await stream.writeSSE({ event: "ready", id: (last !== undefined && last > position ? last : position).toString(), data: "{}" });
+        while (!ended && !stream.aborted && !stream.closed) {
+          if (queue.length === 0) {
+            const heartbeat = await new Promise<boolean>((resolve) => {
+              const timer = setTimeout(() => resolve(true), HEARTBEAT_MS);
+              wake = () => {
+                clearTimeout(timer);
+                resolve(false);
+              };
+            });
+            wake = undefined;
+            if (heartbeat) await stream.write(": keep-alive\n\n");
+            continue;
+          }
+          const change = queue.shift()!;
+          if (replayed.has(change.id)) continue;
+          await stream.writeSSE({ event: "transaction", id: change.id.toString(), data: JSON.stringify(changeJson(change)) });
+        }
+      } finally {
+        unsubscribe();
+      }
+    });
+  });
+
   app.get("/transactions/:hash", async (c) => {
     const l = await ledger(c);
     if (l instanceof Response) return l;
@@ -114,22 +236,10 @@ export function createTransactionsApp(params: { env: Env; settings: LedgerEnv; m
   app.get("/transactions", async (c) => {
     const l = await ledger(c);
     if (l instanceof Response) return l;
-    const q = c.req.query();
-    const unknown = Object.keys(q).filter((k) => !["status", "chamaId", "from", "limit", "after"].includes(k));
-    if (unknown.length > 0) return fail(c, 400, "BAD_QUERY", `Unknown query parameter ${unknown[0]}: use status, chamaId, from, limit and after.`);
-    if (q.status !== undefined && !LEDGER_STATUSES.includes(q.status as LedgerStatus)) return fail(c, 400, "BAD_QUERY", `status must be one of ${LEDGER_STATUSES.join(", ")}, got "${q.status}".`);
-    if (q.chamaId !== undefined && !/^\d{1,78}$/.test(q.chamaId)) return fail(c, 400, "BAD_QUERY", `chamaId must be a whole number, got "${q.chamaId}".`);
-    if (q.from !== undefined && !isAddress(q.from, { strict: false })) return fail(c, 400, "BAD_QUERY", `from must be an address, got "${q.from}".`);
-    if (q.limit !== undefined && !(/^\d{1,4}$/.test(q.limit) && Number(q.limit) >= 1 && Number(q.limit) <= MAX_PAGE)) return fail(c, 400, "BAD_QUERY", `limit must be between 1 and ${MAX_PAGE}, got "${q.limit}".`);
-    if (q.after !== undefined && !/^\d{1,19}$/.test(q.after)) return fail(c, 400, "BAD_QUERY", `after must be the "next" cursor of an earlier page, got "${q.after}".`);
-    const limit = q.limit === undefined ? DEFAULT_PAGE : Number(q.limit);
-    const records = await l.store.list({
-      status: q.status as LedgerStatus | undefined,
-      chamaId: q.chamaId === undefined ? undefined : BigInt(q.chamaId),
-      from: q.from === undefined ? undefined : getAddress(q.from),
-      after: q.after === undefined ? undefined : BigInt(q.after),
-      limit: limit + 1,
-    });
+    const parsed = parseQuery(c.req.query(), ["status", "chamaId", "from", "limit", "after"]);
+    if (typeof parsed === "string") return fail(c, 400, "BAD_QUERY", parsed);
+    const limit = parsed.limit ?? DEFAULT_PAGE;
+    const records = await l.store.list({ ...parsed.filter, status: parsed.status, after: parsed.after, limit: limit + 1 });
     const items = records.slice(0, limit);
     const next = records.length > limit ? items[items.length - 1]!.seq.toString() : null;
     return c.json({ items: items.map(recordJson), next }, 200);
