@@ -1,0 +1,6 @@
+export * from "./chama.model"
+export * from "./contribution.model"
+export * from "./payout.model"
+export * from "./member.model"
+export * from "./account.model"
+export * from "./chamaDay.model"
