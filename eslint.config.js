@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".ponder/", "generated/", "web/dist/", "test-results/", "ponder-env.d.ts", "bench/.cache/"] },
+  { ignores: ["node_modules/", ".ponder/", "generated/", "web/dist/", "test-results/", "ponder-env.d.ts", "bench/.cache/", "bench/peers/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,4 +1,4 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
@@ -6,6 +6,8 @@ export default defineConfig({
     // real anvil and Ponder; test/e2e: the web app in Chromium (also `npm run test:e2e`);
     // bench/*.test.ts: the benchmarks' own helpers, kept beside them so nothing imports bench/.
     include: ["test/**/*.test.ts", "bench/**/*.test.ts"],
+    // bench/peers/: other indexers with their own dependencies, run only by `npm run bench -- --peers`.
+    exclude: [...configDefaults.exclude, "bench/peers/**"],
     globalSetup: ["test/global-setup.ts"],
     // Each indexer suite runs real anvil and Ponder processes; on 2 cores they go one file at a time.
     fileParallelism: false,

@@ -1,12 +1,14 @@
 /**
- * `npm run bench [-- --quick] [-- --only backfill,realtime,reads,reconcile] [-- --set VAR=value]`
+ * `npm run bench [-- --quick] [-- --only backfill,realtime,reads,reconcile] [-- --set VAR=value] [-- --peers]`
  *
  * Runs every benchmark in one process tree against servers it starts itself on 127.0.0.1
  * (anvil, a private PostgreSQL cluster, the real indexer), prints a table and writes
  * bench/results/<date>.json (<date>-quick.json with --quick; a "-custom" suffix with --only or
  * --set). Each figure sits next to a
  * reference measured in the same run. `--set` passes a variable to every indexer it starts, to
- * compare a setting against the defaults (e.g. --set PONDER_RPC_FANOUT=1).
+ * compare a setting against the defaults (e.g. --set PONDER_RPC_FANOUT=1). `--peers` adds the
+ * peer indexers of bench/peers/ (SQD, Envio HyperIndex) to the backfill, on the same chains and
+ * PostgreSQL, each checked against the chain's tables (bench/peers.ts).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -16,10 +18,12 @@ import { startPostgres } from "../scripts/lib/postgres";
 import { BENCH_RPC_FANOUT } from "../config/env";
 import { type BackfillResult, runBackfill } from "./backfill";
 import { type ChainSpec, ensureChain } from "./chain";
+import { type PeerFailure, type PeerResult, chainTables, compareWithPeers, installPeers, runPeer } from "./peers";
 import { type ReadsResult, runReads } from "./reads";
 import { type RealtimeResult, runRealtime } from "./realtime";
 import { type ReconcileResult, runReconcile } from "./reconcile";
 import { loadAverage } from "./lib/rss";
+import { round } from "./lib/stats";
 import { JengaError } from "../common/errors";
 
 const SIZES = {
@@ -56,12 +60,14 @@ export class UsageError extends JengaError {
 
 function parseArgs(argv: string[]) {
   let quick = false;
+  let peers = false;
   let only: Bench[] = [...BENCHES];
   // The fan-out is on for benchmarks unless --set says otherwise (see BENCHMARKS.md).
   const env: Record<string, string> = { PONDER_RPC_FANOUT: String(BENCH_RPC_FANOUT) };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--quick") quick = true;
+    else if (arg === "--peers") peers = true;
     else if (arg === "--only") {
       const names = (argv[++i] ?? "").split(",").filter(Boolean);
       const unknown = names.filter((n) => !(BENCHES as readonly string[]).includes(n));
@@ -71,9 +77,10 @@ function parseArgs(argv: string[]) {
       const match = /^([A-Z0-9_]+)=(.*)$/.exec(argv[++i] ?? "");
       if (!match) throw new UsageError("--set takes VAR=value, e.g. --set PONDER_RPC_FANOUT=1.");
       env[match[1]!] = match[2]!;
-    } else throw new UsageError(`Unknown argument "${arg}". Use --quick, --only LIST, --set VAR=value.`);
+    } else throw new UsageError(`Unknown argument "${arg}". Use --quick, --only LIST, --set VAR=value, --peers.`);
   }
-  return { quick, only, env };
+  if (peers && !only.includes("backfill")) throw new UsageError("--peers compares backfills: keep backfill in --only (e.g. --only backfill --peers).");
+  return { quick, only, env, peers };
 }
 
 const log = (line: string) => console.log(line);
@@ -115,16 +122,32 @@ async function main() {
   process.once("exit", postgres.stop);
 
   const backfill: BackfillResult[] = [];
+  const peers: PeerResult[] = [];
+  const peerFailures: PeerFailure[] = [];
   let realtime: RealtimeResult | undefined;
   const reads: ReadsResult[] = [];
   let reconcileResult: ReconcileResult | undefined;
   try {
     if (args.only.includes("backfill")) {
+      const installed = args.peers ? await installPeers({ log }) : { ready: [], failures: [] };
+      peerFailures.push(...installed.failures);
       for (const variant of ["dense", "sparse"] as const) {
         log(`Preparing the ${variant} chain`);
         const chain = await ensureChain({ spec: sizes[variant], log });
         for (const database of ["postgres", "pglite"] as const) {
           backfill.push(await runBackfill({ chain, variant, database, postgresUrl: postgres.url, env: args.env, log }));
+        }
+        if (installed.ready.length === 0) continue;
+        const truth = await chainTables(chain);
+        const floorEventsPerSecond = backfill.find((b) => b.variant === variant && b.database === "postgres")!.floorEventsPerSecond;
+        for (const peer of installed.ready) {
+          try {
+            peers.push(await runPeer({ peer, chain, variant, postgresUrl: postgres.url, truth, floorEventsPerSecond, log }));
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            log(`    ${peer.name} failed on the ${variant} chain: ${message}`);
+            peerFailures.push({ name: peer.name, variant, error: message });
+          }
         }
       }
     }
@@ -154,6 +177,7 @@ async function main() {
       loadAverage: { start: loadStart, end: loadEnd },
     },
     backfill,
+    ...(args.peers ? { peers, peerFailures, peerComparison: compareWithPeers({ backfill, peers }) } : {}),
     realtime: realtime
       ? {
           samples: realtime.samples,
@@ -186,6 +210,20 @@ async function main() {
     ]));
     const dense = backfill.find((b) => b.variant === "dense" && b.database === "postgres");
     if (dense) log(`target dense PostgreSQL >= 5,000 events/s and >= 0.5 of floor: ${mark(dense.eventsPerSecond >= 5_000 && dense.ratioToFloor >= 0.5)}`);
+    log("");
+  }
+  if (args.peers) {
+    const project = backfill.filter((b) => b.database === "postgres");
+    log(table([
+      ["backfill beside peers", "chain", "events", "seconds", "events/s", "ratio to floor", "peak RSS MiB"],
+      ...project.map((b) => ["this project", b.variant, b.events, b.seconds, b.eventsPerSecond, b.ratioToFloor, b.peakRssMiB]),
+      ...peers.map((p) => [p.name, p.variant, p.events, p.seconds, p.eventsPerSecond, p.ratioToFloor, p.peakRssMiB]),
+      ...project.map((b) => ["floor", b.variant, b.events, round(b.events / b.floorEventsPerSecond, 2), b.floorEventsPerSecond, 1, "-"]),
+    ]));
+    for (const c of compareWithPeers({ backfill, peers })) {
+      log(`${c.variant}: this project ${c.projectEventsPerSecond} events/s, best peer ${c.bestPeer} ${c.bestPeerEventsPerSecond}: ratio ${c.projectRatioToBestPeer}`);
+    }
+    for (const f of peerFailures) log(`${f.name}${f.variant ? ` (${f.variant})` : ""} has no figures: ${f.error.split("\n")[0]}`);
     log("");
   }
   if (realtime) {

@@ -80,7 +80,7 @@ const sortTables = (t: Tables): Tables => ({
 });
 
 /** Folds the canonical logs up to `toBlock` into the tables the index should hold. */
-export async function expectedTables(params: { chain: Chain; address: Address; fromBlock: bigint; toBlock: bigint }): Promise<Tables> {
+export async function expectedTables(params: { chain: Pick<Chain, "publicClient">; address: Address; fromBlock: bigint; toBlock: bigint }): Promise<Tables> {
   const { chain, address, fromBlock, toBlock } = params;
   const logs = await chain.publicClient.getContractEvents({ address, abi: ChamaAbi, fromBlock, toBlock });
   logs.sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
