@@ -4,7 +4,7 @@ import type { Address } from "viem";
 import { projectRoot } from "../../scripts/lib/chama";
 import { waitForPonderHealth } from "../../scripts/lib/ponder";
 import { getFreePort } from "../../scripts/lib/ports";
-import { stopProcess } from "../../scripts/lib/processes";
+import { stopProcess, waitForExit } from "../../scripts/lib/processes";
 import { CHAIN_ID, type Chain, type Database, postgresUrl } from "./chain";
 import { ADMIN_TOKEN } from "./indexer";
 
@@ -23,9 +23,11 @@ export function scriptEnv(params: { chain: Chain; address: Address; startBlock: 
 }
 
 /** Starts one of the project's scripts (`scripts/<name>.ts`, as `npm run <name>` does). */
-export function spawnScript(params: { name: string; args?: string[]; env: Record<string, string> }) {
+export function spawnScript(params: { name: string; args?: string[]; env: Record<string, string>; detached?: boolean }) {
   const child = spawn(process.execPath, ["--import", "tsx", `scripts/${params.name}.ts`, ...(params.args ?? [])], {
     cwd: projectRoot,
+    // A process group of its own, so a test can kill the script and what it started at once.
+    detached: params.detached ?? false,
     env: { ...process.env, ...params.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -48,7 +50,7 @@ export async function runScript(params: { name: string; args?: string[]; env: Re
 /** Starts an API-only replica with `npm run serve` on a free port and waits for /health. */
 export async function startReplica(params: { schema: string; env: Record<string, string> }) {
   const port = await getFreePort();
-  const { child, output } = spawnScript({ name: "serve", args: ["--port", String(port), "--hostname", "127.0.0.1", "--schema", params.schema], env: params.env });
+  const { child, output } = spawnScript({ name: "serve", args: ["--port", String(port), "--hostname", "127.0.0.1", "--schema", params.schema], env: params.env, detached: true });
   const url = `http://127.0.0.1:${port}`;
   await waitForPonderHealth({
     url,
@@ -59,5 +61,12 @@ export async function startReplica(params: { schema: string; env: Record<string,
     timeoutMs: 60_000,
     intervalMs: 100,
   });
-  return { url, output, stop: () => stopProcess(child, { graceMs: 5_000 }) };
+  /** SIGKILL to the replica's whole process group (the script and its `ponder serve`), as when
+   * its machine dies. */
+  const kill = async () => {
+    const exited = waitForExit(child);
+    process.kill(-child.pid!, "SIGKILL");
+    await exited;
+  };
+  return { url, output, stop: () => stopProcess(child, { graceMs: 5_000 }), kill };
 }
