@@ -94,7 +94,9 @@ export async function ensureChain(params: { spec: ChainSpec; log: (line: string)
 
 /** Starts a fresh anvil holding the cached chain. */
 export async function loadChain(chain: CachedChain): Promise<Anvil> {
-  const anvil = await startAnvil({ port: await getFreePort(), args: ["--no-mining", "--load-state", chain.stateFile] });
+  // The dense chain's state is about 150 MB of JSON: on a busy machine anvil needs well over
+  // the default 15 s to load it before it answers.
+  const anvil = await startAnvil({ port: await getFreePort(), args: ["--no-mining", "--load-state", chain.stateFile], readyTimeoutMs: 180_000 });
   const head = Number(await rpc<Hex>(anvil.rpcUrl, "eth_blockNumber"));
   if (head !== chain.meta.headBlock) {
     await anvil.stop();

@@ -33,6 +33,8 @@ export type StartAnvilParameters = {
   args?: string[];
   /** Forward anvil's output to this process's stdout/stderr. */
   inheritOutput?: boolean;
+  /** How long to wait for the first JSON-RPC answer (default 15 s; loading a large state takes longer). */
+  readyTimeoutMs?: number;
 };
 
 export type Anvil = {
@@ -64,7 +66,7 @@ export async function startAnvil(params: StartAnvilParameters): Promise<Anvil> {
   try {
     await waitFor({
       what: `anvil to answer on ${rpcUrl}`,
-      timeoutMs: 15_000,
+      timeoutMs: params.readyTimeoutMs ?? 15_000,
       failFast: () => assertRunning({ child, what: "anvil", output: () => stderr.trim() }),
       check: async () => {
         const response = await fetch(rpcUrl, {
