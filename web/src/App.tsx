@@ -24,6 +24,7 @@ import { LOCAL_CHAIN_ID, chainFor } from "../../common/chain";
 import { DEV_ACCOUNT_COUNT, devWallet, injectedProvider } from "./wallet";
 import { useInjectedWallet } from "./hooks/useInjectedWallet";
 import { ChainSwitchPrompt, InjectedWalletStatus } from "./components/InjectedWallet";
+import { LedgerClient } from "./ledger";
 
 const UNIT_KEY = "jenga.unit";
 const DEV_ACCOUNT_KEY = "jenga.devAccount";
@@ -67,6 +68,12 @@ export function App({ config }: { config: AppConfig }) {
   );
   const store = useMemo(() => new ActionStore({ storage: browserStorage(), now: Date.now }), []);
   const indexer = useMemo(() => ponderIndexer({ url: config.indexerUrl, chainId: config.chainId }), [config]);
+  // The API's transaction ledger lives beside /sync-health and /graphql.
+  const ledger = useMemo(() => new LedgerClient({ url: config.indexerUrl }), [config.indexerUrl]);
+  useEffect(() => {
+    ledger.start();
+    return () => ledger.stop();
+  }, [ledger]);
   const hash = useHashRoute();
 
   const [unit, setUnitState] = useState<Unit>(() => (UNITS.find((u) => u === localStorage.getItem(UNIT_KEY)) ?? "sats"));
@@ -92,7 +99,12 @@ export function App({ config }: { config: AppConfig }) {
     if (!wallet) return;
     const next = new SyncEngine({
       store,
-      chain: viemChain({ publicClient, walletClient: wallet.client, address: config.chamaAddress }),
+      chain: viemChain({
+        publicClient,
+        walletClient: wallet.client,
+        address: config.chamaAddress,
+        relay: { relay: (raw) => ledger.relay(raw), register: (hash) => ledger.register(hash) },
+      }),
       indexer,
       lock: browserLock(),
       timeoutMs: config.txTimeoutMs,
@@ -104,7 +116,7 @@ export function App({ config }: { config: AppConfig }) {
       disconnect();
       next.stop();
     };
-  }, [wallet, store, publicClient, indexer, config.chamaAddress, config.txTimeoutMs]);
+  }, [wallet, store, publicClient, indexer, ledger, config.chamaAddress, config.txTimeoutMs]);
 
   const submit = useCallback(
     (params: ActionParams, options: { intentId?: string } = {}) => {
@@ -132,7 +144,7 @@ export function App({ config }: { config: AppConfig }) {
     [wallet, config.chainId],
   );
 
-  const app: AppContextValue = { config, unit, wallet, submit, retry, dismiss };
+  const app: AppContextValue = { config, unit, wallet, ledger, submit, retry, dismiss };
 
   return (
     <AppContext.Provider value={app}>

@@ -2,10 +2,28 @@
  * block, discrepancies between what was sent and what the chain recorded, and the connection:
  * chain, indexer and live stream, each as old as its last evidence (status.ts). */
 import { useEffect, useState } from "react";
+import { useApp } from "../appContext";
 import { ago } from "../format";
 import { useBrowserOnline } from "../hooks/useBrowserOnline";
 import { chainHeadView, chainReachability, indexerReachability, streamState } from "../status";
 import { useHealth } from "../sync/react";
+import { short } from "../format";
+import { useRelayState } from "../hooks/useLedger";
+import type { RelayState, Registration } from "../ledger";
+
+/** How this browser's actions reach the chain, in a line: through the ledger, or not (and why). */
+function relayText(relay: RelayState, registrations: Registration[], walletKind: "dev" | "injected" | undefined): { text: string; warn: boolean } {
+  const problem = registrations.find((r) => r.state === "refused" || r.state === "no-ledger");
+  if (walletKind === "injected") {
+    if (problem) return { text: `wallet; the ledger did not register ${short(problem.hash)}: ${problem.message ?? problem.state}`, warn: true };
+    const last = registrations[0];
+    if (last?.state === "retrying") return { text: `wallet; registering ${short(last.hash)} with the ledger (retrying)`, warn: true };
+    return { text: last ? "wallet; registered with the ledger" : "wallet; registered with the ledger once sent", warn: false };
+  }
+  if (relay.mode === "direct") return { text: `straight to the node, not through the ledger: ${relay.reason}`, warn: true };
+  if (relay.mode === "relay") return { text: "through the API's ledger", warn: false };
+  return { text: "through the API's ledger (nothing sent yet)", warn: false };
+}
 
 /** Re-renders every second for the "x s ago" text. A display clock only: it sends nothing. */
 export function useNow(): number {
@@ -19,6 +37,9 @@ export function useNow(): number {
 
 export function SyncHealthPanel() {
   const health = useHealth();
+  const { wallet } = useApp();
+  const ledger = useRelayState();
+  const relay = relayText(ledger.relay, ledger.registrations, wallet?.kind);
   const now = useNow();
   const browserOnline = useBrowserOnline();
   const head = chainHeadView({ chainHead: health.chainHead, chainSeenAt: health.chainSeenAt, indexedBlock: health.indexedBlock, now });
@@ -67,6 +88,10 @@ export function SyncHealthPanel() {
           <span className={`conn stream-${stream.state}`} data-testid="health-stream">
             {stream.text}
           </span>
+        </dd>
+        <dt>Sends</dt>
+        <dd data-testid="health-relay" data-mode={ledger.relay.mode} className={relay.warn ? "warn" : ""}>
+          {relay.text}
         </dd>
       </dl>
       {health.lastError ? <p className="muted small">Last error: {health.lastError}</p> : null}

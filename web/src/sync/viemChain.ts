@@ -3,9 +3,18 @@
  * `waitForTransactionReceipt` (and its `onReplaced`), looks transactions up by nonce, turns
  * transport failures into UnreachableError so actions wait as drafts, and a signature declined
  * in the wallet (EIP-1193 code 4001) into UserRejectedError.
+ *
+ * With a `relay` (the API's ledger), a wallet that signs in the page (the dev wallet) signs the
+ * transaction here, with the same nonce, gas and fees, and hands the signed bytes to the relay,
+ * which records and broadcasts them; the bytes are kept until an answer comes, so a send that
+ * could not reach the API is repeated with the same bytes (the relay is idempotent by hash, so
+ * nothing is sent twice). Without a ledger there (404, or 503 LEDGER_UNAVAILABLE) the same bytes
+ * go straight to the node, and the relay says so. A wallet that broadcasts itself (an injected
+ * one) registers the hash with the relay afterwards, in the background.
  */
 import {
   type Address,
+  type Hash,
   BaseError,
   type Chain,
   HttpRequestError,
@@ -25,6 +34,7 @@ import {
 } from "viem";
 import { ChamaAbi } from "../../../abis/ChamaAbi";
 import { type ChainPort, NonceUsedError, UnreachableError, UserRejectedError } from "./ports";
+import { LedgerAnswerError, LedgerRefusedError, LedgerUnreachableError, NoLedgerError } from "../ledger";
 import type { Action, ActionParams, Receipt } from "./types";
 import { errorMessage } from "../../../common/errors";
 
@@ -74,9 +84,11 @@ export function isUserRejection(error: unknown): boolean {
 /** What the row says when the person declines the signature. */
 export const USER_REJECTED_MESSAGE = "You rejected it in your wallet, so nothing was sent. Submit it again if you meant to.";
 
+const NONCE_TAKEN = /nonce too low|already known|replacement transaction underpriced|nonce has already been used/i;
+
 function nonceTaken(error: unknown): boolean {
   const text = error instanceof BaseError ? `${error.shortMessage} ${error.details}` : String(error);
-  return /nonce too low|already known|replacement transaction underpriced|nonce has already been used/i.test(text);
+  return NONCE_TAKEN.test(text);
 }
 
 /** "ErrorName(arg, arg)" for a contract revert, else viem's short message. */
@@ -108,6 +120,16 @@ export type ViemChainParameters = {
   pollingInterval?: number;
   /** The most blocks a lookup by nonce scans. */
   maxScanBlocks?: bigint;
+  /** The API's ledger (web/src/ledger.ts's LedgerClient): signed bytes are relayed through it,
+   * and hashes a wallet broadcast itself are registered with it. */
+  relay?: RelayPort;
+};
+
+/** What the chain port needs of the ledger's relay. `relay` throws LedgerUnreachableError,
+ * NoLedgerError or LedgerRefusedError (web/src/ledger.ts). */
+export type RelayPort = {
+  relay: (raw: Hex) => Promise<Hash>;
+  register: (hash: Hash) => void;
 };
 
 async function guard<T>(fn: () => Promise<T>): Promise<T> {
@@ -120,8 +142,51 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export function viemChain(params: ViemChainParameters): ChainPort {
-  const { publicClient, walletClient, address, simulate = true, pollingInterval = 250, maxScanBlocks = 2_000n } = params;
+  const { publicClient, walletClient, address, simulate = true, pollingInterval = 250, maxScanBlocks = 2_000n, relay } = params;
   const account = walletClient.account;
+  /** Signed bytes not yet answered for, by action, nonce and send: sent again as they are. */
+  const signed = new Map<string, Hex>();
+
+  /** Maps a direct send's failure onto the engine's errors. */
+  const sendFailure = (error: unknown): unknown => {
+    if (isUserRejection(error)) return new UserRejectedError(USER_REJECTED_MESSAGE, { cause: error });
+    if (!isUnreachable(error) && nonceTaken(error)) return new NonceUsedError(revertReason(error), { cause: error });
+    return error;
+  };
+
+  /** Signs in the page and sends through the relay (or, without a ledger, to the node). */
+  const relayed = async (params: { relay: RelayPort; key: string; request: Parameters<typeof walletClient.prepareTransactionRequest>[0] }): Promise<Hash> => {
+    let raw = signed.get(params.key);
+    if (!raw) {
+      const prepared = await walletClient.prepareTransactionRequest(params.request);
+      raw = await walletClient.signTransaction(prepared as Parameters<typeof walletClient.signTransaction>[0]);
+      signed.set(params.key, raw);
+    }
+    try {
+      const hash = await params.relay.relay(raw);
+      signed.delete(params.key);
+      return hash;
+    } catch (error) {
+      // Nothing is known: the draft waits, and these bytes go again.
+      if (error instanceof LedgerUnreachableError || error instanceof LedgerAnswerError) throw new UnreachableError(error.message, { cause: error });
+      if (error instanceof NoLedgerError) {
+        try {
+          const hash = await publicClient.sendRawTransaction({ serializedTransaction: raw });
+          signed.delete(params.key);
+          return hash;
+        } catch (direct) {
+          if (!isUnreachable(direct)) signed.delete(params.key);
+          throw sendFailure(direct);
+        }
+      }
+      signed.delete(params.key);
+      // The node's refusal, relayed: the same as a direct send's.
+      if (error instanceof LedgerRefusedError && error.code === "NODE_REFUSED" && NONCE_TAKEN.test(error.message)) {
+        throw new NonceUsedError(error.message, { cause: error });
+      }
+      throw error;
+    }
+  };
 
   type ViemReceipt = { status: "success" | "reverted"; blockNumber: bigint; logs: Log[] };
 
@@ -175,22 +240,26 @@ export function viemChain(params: ViemChainParameters): ChainPort {
             maxPriorityFeePerGas: ((estimate.maxPriorityFeePerGas || 1_000_000_000n) * 3n) / 2n,
           };
         }
-        try {
-          return await walletClient.sendTransaction({
-            to: address,
-            ...call,
-            nonce,
-            // Without simulation, skip estimation too: the call goes to the chain as asked.
-            ...(simulate ? {} : { gas: 300_000n }),
-            ...fees,
-          });
-        } catch (error) {
-          if (isUserRejection(error)) throw new UserRejectedError(USER_REJECTED_MESSAGE, { cause: error });
-          if (!isUnreachable(error) && nonceTaken(error)) {
-            throw new NonceUsedError(revertReason(error), { cause: error });
-          }
-          throw error;
+        const request = {
+          to: address,
+          ...call,
+          nonce,
+          // Without simulation, skip estimation too: the call goes to the chain as asked.
+          ...(simulate ? {} : { gas: 300_000n }),
+          ...fees,
+        };
+        if (relay && account.type === "local") {
+          return relayed({ relay, key: `${action.id}:${nonce}:${action.hashes.length}`, request });
         }
+        let hash: Hash;
+        try {
+          hash = await walletClient.sendTransaction(request);
+        } catch (error) {
+          throw sendFailure(error);
+        }
+        // The wallet broadcast it itself: the ledger learns of it by hash.
+        relay?.register(hash);
+        return hash;
       }),
 
     waitForReceipt: ({ action, hash, timeoutMs, onReplaced }) =>
