@@ -1,5 +1,6 @@
-/** One chama: totals, daily chart, contributions and payouts (with the user's pending rows
- * inline), members, and the actions: stack, custom contribution, payout (admin only). */
+/** One chama: totals, every member's actions in flight (the API's ledger), daily chart,
+ * contributions and payouts (with the user's pending rows inline), members, and the actions:
+ * stack, custom contribution, payout (admin only). */
 import { type FormEvent, useState } from "react";
 import type { Address } from "viem";
 import { useApp } from "../appContext";
@@ -14,6 +15,8 @@ import { chamaErrorSentence } from "../chamaErrors";
 import { type Review, ReviewDialog } from "./ReviewDialog";
 import { ActionRows } from "./ActionRows";
 import { useIndexedQuery } from "../hooks/useIndexedQuery";
+import { useLedgerFeed } from "../hooks/useLedger";
+import { LedgerRows } from "./LedgerRows";
 
 const STACK_SATS = 1_000n;
 
@@ -29,6 +32,7 @@ export function ChamaDetail({ id }: { id: bigint }) {
   const { unit, wallet } = useApp();
   const result = useIndexedQuery<ChamaData, { id: string }>({ query: CHAMA_QUERY, variables: { id: id.toString() } });
   const actions = useActions();
+  const ledger = useLedgerFeed(id);
   const chama = result.data?.chama;
 
   if (!chama) {
@@ -68,6 +72,11 @@ export function ChamaDetail({ id }: { id: bigint }) {
   const contributionHashes = new Set(contributions.map((c) => c.transactionHash.toLowerCase()));
   const payoutHashes = new Set(payouts.map((p) => p.transactionHash.toLowerCase()));
   const mine = new Set(actions.flatMap((a) => a.hashes.map((h) => h.toLowerCase())));
+  // Shown once: this browser's own rows and the indexed rows say more than the ledger's line.
+  // An own action is known by its nonce too: the stream can bring its record before the
+  // relay's answer has given this tab the hash.
+  const shownElsewhere = new Set([...mine, ...contributionHashes, ...payoutHashes]);
+  const ownNonces = new Set(actions.flatMap((a) => (a.nonce === undefined ? [] : [`${a.account.toLowerCase()}:${a.nonce}`])));
   const isAdmin = sameAddress(wallet?.address, chama.creator);
   const facts: ChamaFacts = {
     id,
@@ -116,6 +125,8 @@ export function ChamaDetail({ id }: { id: bigint }) {
           Only the admin <a href={accountHref(chama.creator)}>{short(chama.creator)}</a> can pay out from this chama.
         </p>
       )}
+
+      <LedgerRows feed={ledger} shown={shownElsewhere} ownNonces={ownNonces} />
 
       <h2>Daily contributions</h2>
       <DailyChart days={chama.days.items} />
