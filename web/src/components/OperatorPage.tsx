@@ -1,8 +1,16 @@
-/** The operator page: pending and failed transactions (this client's sync store), the last sync
- * and discrepancies (the indexer's /sync-health, and this client's own), the overall status with
- * its reasons, and the lag over the last hour. The status is the indexer's own word only while
- * its answer is fresh and the indexer reachable; otherwise it is "unknown", with the reason. */
+/** The operator page: pending and failed transactions of every member (the ledger's counts on
+ * /sync-health, with the stuck and failed actions themselves from GET /transactions), the last
+ * sync and discrepancies (the indexer's /sync-health, and this client's own), the overall status
+ * with its reasons, the alerts, and the lag over the last hour. The status is the indexer's own
+ * word only while its answer is fresh and the indexer reachable; otherwise it is "unknown", with
+ * the reason. A count the API does not give (no ledger, or its error) is "unknown", never 0. */
 import type { ReactNode } from "react";
+import type { LedgerHealth } from "../../../common/ledger-api";
+import type { Alert } from "../../../common/ops-api";
+import { duration, short } from "../format";
+import { type LedgerListsState, useLedgerLists } from "../hooks/useLedger";
+import type { Unit } from "../units";
+import { LedgerLine } from "./LedgerRows";
 import { useApp } from "../appContext";
 import { ago } from "../format";
 import { useHealth } from "../sync/react";
@@ -33,8 +41,17 @@ function reconciliationText(health: IndexerHealth | undefined): { value: string;
   return { value: String(last.discrepancyCount), note: `at block ${last.block}, ${last.at}`, warn: last.discrepancyCount > 0 };
 }
 
+/** The ledger's counts from /sync-health, or why they are not known. */
+function ledgerCounts(health: IndexerHealth | undefined): { counts: LedgerHealth } | { unknown: string } {
+  if (!health) return { unknown: "/sync-health has not answered" };
+  const ledger = health.ledger;
+  if (ledger === undefined) return { unknown: "this API keeps no transaction ledger (LEDGER_ENABLED=false)" };
+  if ("error" in ledger) return { unknown: `the ledger could not be read: ${ledger.error}` };
+  return { counts: ledger };
+}
+
 export function OperatorPage() {
-  const { config } = useApp();
+  const { config, unit } = useApp();
   const client = useHealth();
   const now = useNow();
   const browserOnline = useBrowserOnline();
@@ -50,6 +67,10 @@ export function OperatorPage() {
     now,
   });
   const reconciliation = reconciliationText(health);
+  const ledger = ledgerCounts(health);
+  const stale = status.kind === "unknown" && answeredAt !== undefined ? ` (as of ${ago(now - answeredAt)})` : "";
+  // The lists are read again with each answer of /sync-health, so both are as old as each other.
+  const lists = useLedgerLists(health?.checkedAt ?? "");
   // Block timestamps are seconds since the epoch: small enough for a Number.
   const syncAgeMs = health?.indexed ? now - Number(health.indexed.timestamp) * 1000 : undefined;
 
@@ -70,12 +91,29 @@ export function OperatorPage() {
       ) : null}
 
       <div className="cards">
-        <Card title="Pending transactions" testId="op-pending" value={client.pending}>
-          this browser's sync store{client.drafts > 0 ? `, plus ${client.drafts} not sent yet` : ""}
-        </Card>
-        <Card title="Failed transactions" testId="op-failed" value={client.failed} warn={client.failed > 0}>
-          reverted, rejected, timed out, dropped or replaced
-        </Card>
+        {"counts" in ledger ? (
+          <>
+            <Card title="Pending transactions" testId="op-pending" value={ledger.counts.pending} warn={ledger.counts.oldestPendingSeconds !== null && ledger.counts.oldestPendingSeconds > 600}>
+              every member's, from the ledger{stale}
+              {ledger.counts.drafts > 0 ? `; plus ${ledger.counts.drafts} not sent yet` : ""}
+              {ledger.counts.oldestPendingSeconds !== null ? `; oldest ${duration(ledger.counts.oldestPendingSeconds * 1000)}` : ""}
+              {`; ${ledger.counts.rebroadcasts} rebroadcast${ledger.counts.rebroadcasts === 1 ? "" : "s"}; follower ${ledger.counts.follower ?? "unknown"}`}
+              {ledger.counts.lastError ? <span className="error" data-testid="op-ledger-error">; last pass failed: {ledger.counts.lastError}</span> : null}
+            </Card>
+            <Card title="Failed transactions" testId="op-failed" value={ledger.counts.failedLast24h} warn={ledger.counts.failedLast24h > 0}>
+              every member's in the last 24 h: reverted, rejected or timed out{stale}
+            </Card>
+          </>
+        ) : (
+          <>
+            <Card title="Pending transactions" testId="op-pending" value="unknown" warn>
+              {ledger.unknown}
+            </Card>
+            <Card title="Failed transactions" testId="op-failed" value="unknown" warn>
+              {ledger.unknown}
+            </Card>
+          </>
+        )}
         <Card
           title="Last sync"
           testId="op-last-sync"
@@ -96,6 +134,9 @@ export function OperatorPage() {
           </dl>
         </Card>
       </div>
+
+      <LedgerLists lists={lists} now={now} unit={unit} />
+      <Alerts health={health} stale={stale} now={now} />
 
       {status.kind === "loading" ? null : <StatusPanel status={status} health={health} now={now} />}
     </div>
@@ -146,6 +187,85 @@ function StatusPanel({ status, health, now }: { status: Exclude<OperatorStatus, 
           <LagChart samples={health.lagHistory} asOf={asOf} />
         </>
       ) : null}
+    </section>
+  );
+}
+
+/** One list of ledger records, or why it cannot be shown. */
+function EntryList(props: { testId: string; entries: LedgerListsState; pick: "stuck" | "failed"; empty: string; now: number; unit: Unit }) {
+  const { entries, pick, now, unit } = props;
+  const data = entries.kind === "data" ? entries : entries.kind === "error" ? entries.last : undefined;
+  const rows = data ? data[pick] : [];
+  return (
+    <div data-testid={props.testId}>
+      {entries.kind === "loading" ? <p className="muted small">Loading GET /transactions…</p> : null}
+      {entries.kind === "no-ledger" ? <p className="warn small">unknown: {entries.error}</p> : null}
+      {entries.kind === "error" ? (
+        <p className="error small">
+          unknown now: {entries.error}
+          {data ? `; below, as of ${ago(now - data.at)}` : ""}
+        </p>
+      ) : null}
+      {data && rows.length === 0 ? <p className="muted small">{props.empty}</p> : null}
+      {rows.length > 0 ? (
+        <ul className="ledger-list">
+          {rows.map((entry) => (
+            <li key={entry.hash} className={`ledger-row status-${entry.status}`} data-testid={`${props.testId}-row`} data-hash={entry.hash} data-status={entry.status}>
+              <LedgerLine entry={entry} now={now} unit={unit} />
+              {entry.chamaId !== null ? ` · #${entry.chamaId.toString()}` : ""}{" "}
+              <code className="hash" title={entry.hash}>
+                {short(entry.hash)}
+              </code>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
+
+/** The oldest actions still open (stuck ones first) and the newest failures, every member's. */
+function LedgerLists({ lists, now, unit }: { lists: LedgerListsState; now: number; unit: Unit }) {
+  return (
+    <section className="panel ledger-panel" data-testid="op-ledger">
+      <h2>Stuck actions (oldest first)</h2>
+      <EntryList testId="op-stuck" entries={lists} pick="stuck" empty="Nothing is waiting: no draft or pending action in the ledger." now={now} unit={unit} />
+      <h2>Failed actions (newest first)</h2>
+      <EntryList testId="op-failed-list" entries={lists} pick="failed" empty="No failed action in the ledger." now={now} unit={unit} />
+    </section>
+  );
+}
+
+/** The alerts /sync-health lists (newest first), or why there are none to show. */
+function Alerts({ health, stale, now }: { health: IndexerHealth | undefined; stale: string; now: number }) {
+  // External input: at most the 20 the API promises, each with a readable time.
+  const alerts: Alert[] | undefined = Array.isArray(health?.alerts) ? health.alerts.slice(0, 20) : undefined;
+  return (
+    <section className="panel ledger-panel" data-testid="op-alerts">
+      <h2>Alerts{stale}</h2>
+      {!health ? (
+        <p className="warn small">unknown: /sync-health has not answered</p>
+      ) : alerts === undefined ? (
+        <p className="warn small" data-testid="op-alerts-unknown">
+          unknown: this API reports no alerts on /sync-health
+        </p>
+      ) : alerts.length === 0 ? (
+        <p className="muted small" data-testid="op-alerts-none">
+          No alerts.
+        </p>
+      ) : (
+        <ul className="ledger-list">
+          {alerts.map((alert) => (
+            <li key={alert.id} data-testid="op-alert" data-kind={alert.kind} data-resolved={alert.resolved}>
+              <span className={alert.resolved ? "alert-resolved" : "alert-open"}>{alert.resolved ? "resolved" : alert.kind}</span> {alert.message}{" "}
+              <span className="muted small">
+                {Number.isFinite(Date.parse(alert.at)) ? ago(now - Date.parse(alert.at)) : alert.at} · webhook {alert.delivery?.state ?? "unknown"}
+                {alert.delivery?.state === "failed" && alert.delivery.lastError ? `: ${alert.delivery.lastError}` : ""}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
     </section>
   );
 }
