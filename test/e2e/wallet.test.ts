@@ -6,13 +6,15 @@
  * with EIP-1193's 4001. Connect shows the wallet's account and stacks from it; a wallet on
  * another chain gets a prompt naming the app's chain and sends nothing until it switches; a
  * rejected signature says "you rejected it", leaves nothing pending and no Retry, and spends no
- * nonce; an account change is followed (its address, its rows and counts only).
+ * nonce; an account change is followed (its address, its rows and counts only). A hash the
+ * wallet broadcast is registered with the API's ledger (origin "wallet").
  */
 import type { Address, Hex } from "viem";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { WebServer } from "../../scripts/lib/web";
 import { accounts, type Chain, CHAIN_ID, chamaAs } from "../_support/chain";
+import { waitFor } from "../../scripts/lib/processes";
 import { screenshotPath } from "./browser";
 import { sentHash, stackAndConfirm } from "./pages";
 import { type WebStack, startWebStack } from "./stack";
@@ -235,6 +237,18 @@ describe("injected wallet (EIP-1193) in Chromium", () => {
     expect((await walletState(page)).requests.filter((m) => m === "eth_sendTransaction")).toHaveLength(1);
     const row = page.locator(`[data-testid=contribution-row][data-hash="${hash}"]`);
     await expect.poll(() => row.textContent(), { timeout: 30_000 }).toContain("yours · indexed");
+    // The wallet broadcast it itself; the app registered the hash with the API's ledger.
+    const record = await waitFor({
+      what: `the ledger's record of ${hash}`,
+      timeoutMs: 20_000,
+      check: async () => {
+        const response = await fetch(`${stack.indexer.url}/transactions/${hash}`);
+        return response.status === 200 ? ((await response.json()) as { origin: string; relayed: boolean; from: string }) : undefined;
+      },
+    });
+    expect(record).toMatchObject({ origin: "wallet", relayed: false });
+    expect(record.from.toLowerCase()).toBe(account.toLowerCase());
+    expect(await page.getByTestId("health-relay").textContent()).toBe("wallet; registered with the ledger");
     await page.close();
   });
 
