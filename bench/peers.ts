@@ -14,10 +14,10 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
-import type { Address } from "viem";
+import { type Address, createPublicClient, http } from "viem";
 import { JengaError } from "../common/errors";
-import { LOCAL_CHAIN_ID, anvilAccount } from "../common/chain";
-import { clientsFor, projectRoot } from "../scripts/lib/chama";
+import { LOCAL_CHAIN_ID, chainFor } from "../common/chain";
+import { projectRoot } from "../scripts/lib/chama";
 import { waitFor } from "../scripts/lib/processes";
 import { createDatabase } from "../test/_support/postgres";
 import { type Tables, expectedTables } from "../test/_support/truth";
@@ -265,7 +265,13 @@ export async function installPeers(params: { log: (line: string) => void }): Pro
 export async function chainTables(chain: CachedChain): Promise<Tables> {
   const anvil = await loadChain(chain);
   try {
-    const { publicClient } = clientsFor({ chainId: LOCAL_CHAIN_ID, rpcUrl: anvil.rpcUrl, account: anvilAccount(0) });
+    // All of a chain's logs in one eth_getLogs answer: 35 MB for the dense chain, past viem's
+    // default 10 MB limit on a response.
+    const publicClient = createPublicClient({
+      chain: chainFor({ chainId: LOCAL_CHAIN_ID, rpcUrl: anvil.rpcUrl }),
+      transport: http(anvil.rpcUrl, { timeout: 300_000, maxResponseBodySize: false }),
+      cacheTime: 0,
+    });
     return await expectedTables({ chain: { publicClient }, address: chain.meta.address, fromBlock: BigInt(chain.meta.startBlock), toBlock: BigInt(chain.meta.headBlock) });
   } finally {
     await anvil.stop();
