@@ -2,8 +2,8 @@
  * What is on screen is current without a reload, and status never lies: in a real browser
  * (Debian's Chromium via playwright-core) against a real anvil, the real indexer (`ponder
  * start` on PostgreSQL) and the Vite dev server. An observer tab shows another member's
- * contribution within a second of it being indexed; an idle page sends nothing but its one
- * stream; with the indexer cut off, gone offline or killed, the operator page never says "ok",
+ * contribution within a second of it being indexed; an idle chama page sends nothing but its two
+ * streams (the index's live query and the ledger's changes); with the indexer cut off, gone offline or killed, the operator page never says "ok",
  * says "unreachable" within 3 s, and the connection line is not "live". Screenshots of the
  * operator page and the sync panel at 390 and 1280 px go to test-results/.
  */
@@ -17,7 +17,7 @@ import { formatAmount } from "../../web/src/units";
 import { accounts, type Chain, chamaAs } from "../_support/chain";
 import { type Indexer } from "../_support/indexer";
 import { screenshotPath } from "./browser";
-import { useDevAccount } from "./pages";
+import { screenshotsAtWidths, useDevAccount } from "./pages";
 import { type WebStack, startWebStack } from "./stack";
 
 let chain: Chain;
@@ -88,16 +88,6 @@ async function statuses(page: Page) {
   return page.evaluate(() => (window as unknown as Probe).__statuses ?? []);
 }
 
-/** Full-page screenshots at a phone's width and a desktop's; the viewport is left at desktop. */
-async function screenshots(page: Page, name: string) {
-  for (const width of [390, 1280]) {
-    await page.setViewportSize({ width, height: width < 800 ? 844 : 900 });
-    await page.waitForTimeout(100);
-    await page.screenshot({ path: screenshotPath(`${name}-${width}`), fullPage: true });
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
-  }
-}
-
 beforeAll(async () => {
   stack = await startWebStack({
     seed: async ({ chain, address }) => {
@@ -139,7 +129,7 @@ describe("live views and honest status in Chromium", () => {
     await page.close();
   });
 
-  test("an idle page sends no requests over 5 s beyond its one stream", async () => {
+  test("an idle page sends no requests over 5 s beyond its two streams (the index's, the ledger's)", async () => {
     const requests: string[] = [];
     const page = await context.newPage();
     page.on("request", (request) => requests.push(request.url()));
@@ -163,9 +153,12 @@ describe("live views and honest status in Chromium", () => {
     const before = requests.length;
     await page.waitForTimeout(5_000);
     const during = requests.slice(before);
-    console.log(`idle page: ${during.length} requests in 5 s; ${requests.filter((u) => u.includes("/sql/live")).length} stream`);
+    const streams = (path: string) => requests.filter((url) => new URL(url).pathname === path).length;
+    console.log(`idle page: ${during.length} requests in 5 s; ${streams("/sql/live")} index stream, ${streams("/transactions/stream")} ledger stream`);
     expect(during).toEqual([]);
-    expect(requests.filter((url) => new URL(url).pathname === "/sql/live")).toHaveLength(1);
+    expect(streams("/sql/live")).toBe(1);
+    expect(streams("/transactions/stream")).toBe(1);
+    expect(await page.getByTestId("ledger-rows").getAttribute("data-state")).toBe("live");
     expect(await page.getByTestId("health-connection").getAttribute("data-stream")).toBe("live");
 
     await page.setViewportSize({ width: 390, height: 844 });
@@ -181,7 +174,7 @@ describe("live views and honest status in Chromium", () => {
     expect(["ok", "lagging"]).toContain(await page.getByTestId("op-status").textContent());
     await waitLive(page);
     await expect.poll(() => page.locator("[data-testid=lag-chart]").count(), { timeout: 30_000 }).toBe(1);
-    await screenshots(page, "live-3-operator");
+    await screenshotsAtWidths(page, "live-3-operator");
 
     const indexerOrigin = new URL(indexer.url).origin;
     const cutOff = (url: URL) => url.origin === indexerOrigin;
@@ -207,7 +200,7 @@ describe("live views and honest status in Chromium", () => {
       const seen = await statuses(page);
       expect(seen.length).toBeGreaterThan(0);
       expect(seen.map((s) => s.text).filter((text) => !text.startsWith("unknown"))).toEqual([]);
-      await screenshots(page, "live-3-operator-indexer-cut-off");
+      await screenshotsAtWidths(page, "live-3-operator-indexer-cut-off");
     } finally {
       await context.unroute(cutOff);
     }

@@ -1,6 +1,7 @@
 /**
  * What the browser tests do on the app's pages: open a chama as a dev account, go through the
- * review dialog, read the hash of a sent action, and read the app's action store.
+ * review dialog, read the hash of a sent action, read the app's action store, and take
+ * screenshots at a phone's width and a desktop's.
  */
 import type { Address, Hex } from "viem";
 import type { BrowserContext, Page } from "playwright-core";
@@ -9,6 +10,7 @@ import { waitFor } from "../../scripts/lib/processes";
 import { DEFAULT_STORAGE_KEY } from "../../web/src/sync/store";
 import { accounts } from "../_support/chain";
 import type { Indexer } from "../_support/indexer";
+import { screenshotPath } from "./browser";
 
 /** The dev wallet's account index, as the app reads it from localStorage. */
 const DEV_ACCOUNT_KEY = "jenga.devAccount";
@@ -95,4 +97,15 @@ export async function indexedContributionHashes(indexer: Indexer, account: Addre
   );
   if (!result.data) throw new Error(`GraphQL read failed (${result.status}): ${JSON.stringify(result.errors)}`);
   return result.data.contributions.items.map((r) => r.transactionHash);
+}
+
+/** Full-page screenshots `<name>-390` and `<name>-1280` (test-results/), each checked for no
+ * sideways scroll; the viewport is left at desktop width. */
+export async function screenshotsAtWidths(page: Page, name: string): Promise<void> {
+  for (const width of [390, 1280]) {
+    await page.setViewportSize({ width, height: width < 800 ? 844 : 900 });
+    await page.waitForFunction((w) => window.innerWidth === w, width);
+    await page.screenshot({ path: screenshotPath(`${name}-${width}`), fullPage: true });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+  }
 }
