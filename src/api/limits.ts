@@ -1,7 +1,8 @@
 /**
  * Bounds on every HTTP request to the API, mounted by ./index.ts:
  *
- * - `bodyCap`: every request body, counted as it arrives (hono's bodyLimit), 413 past the cap.
+ * - `bodyCap`: every request body, counted as it arrives, 413 past the cap; a refused body is
+ *   still read (and thrown away) up to a bound so that the client sees the 413, not a reset.
  * - `requestText`: the body as text for the middlewares that read it (the guard, the response
  *   cache), read from the client once per request, each reader's own cap checked.
  * - `loadShedder`: a bounded number of GraphQL/SQL requests at once and a short bounded queue;
@@ -18,7 +19,6 @@
 import type { IncomingMessage } from "node:http";
 import { type ArgumentNode, type DocumentNode, Kind, type ValueNode, parse, visit } from "graphql";
 import type { Context, MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { LRUCache } from "lru-cache";
 import { JengaError } from "../../common/errors";
@@ -54,16 +54,70 @@ function bodyTooLargeMessage(maxBytes: number): string {
   return `Request body larger than ${maxBytes} bytes (API_MAX_BODY_BYTES).`;
 }
 
-/** 413 for a body over `maxBytes`, with `Connection: close` so the rest of an endless upload
- * is not read (@hono/node-server then destroys the request). */
+/** 413 for a body over `maxBytes`, with `Connection: close` so the connection is not reused. */
 export function bodyTooLarge(c: Context, maxBytes: number): Response {
   return refuse(c, { status: 413, code: "BODY_TOO_LARGE", message: bodyTooLargeMessage(maxBytes), headers: { connection: "close" } });
 }
 
-/** Caps every request body at `maxBytes`: a Content-Length over it is refused before reading;
- * a chunked body is counted as it arrives and refused as soon as it passes the cap. */
-export function bodyCap(params: { maxBytes: number }): MiddlewareHandler {
-  return bodyLimit({ maxSize: params.maxBytes, onError: (c) => bodyTooLarge(c, params.maxBytes) });
+/** How much of a refused body is still read and thrown away, and for how long. A client is
+ * usually still sending when the 413 is ready; a server that closes a socket with unread data
+ * makes the kernel reset it, and the client then sees "fetch failed" (EPIPE) instead of the
+ * answer that says why. A body beyond these bounds (an endless upload) is cut off. */
+const LINGER_BYTES = 16 * 1024 * 1024;
+const LINGER_MS = 2_000;
+
+/** Node's request under Ponder's server (@hono/node-server), while nothing has read it. */
+function unreadIncoming(c: Context): IncomingMessage | undefined {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  return incoming && !incoming.readableDidRead ? incoming : undefined;
+}
+
+/** Reads `incoming` to its end, keeping at most the first `maxBytes`. Past them the rest is
+ * read and dropped until it ends, LINGER_BYTES more arrived or LINGER_MS passed; then the
+ * request is destroyed. `size` over `maxBytes` means the body was too large. */
+async function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<{ chunks: Buffer[]; size: number }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let linger: NodeJS.Timeout | undefined;
+  try {
+    for await (const chunk of incoming as AsyncIterable<Buffer>) {
+      size += chunk.byteLength;
+      if (size <= maxBytes) {
+        chunks.push(chunk);
+        continue;
+      }
+      linger ??= setTimeout(() => incoming.destroy(), LINGER_MS);
+      if (size > maxBytes + LINGER_BYTES) break;
+    }
+  } catch (error) {
+    // Destroyed by the linger timer: the refusal stands. Anything else (a client gone
+    // mid-body) is the caller's error.
+    if (size <= maxBytes) throw error;
+  } finally {
+    clearTimeout(linger);
+  }
+  return { chunks, size };
+}
+
+/** Caps every request body at `maxBytes`: a Content-Length over it is refused without keeping
+ * a byte; a chunked body is read here (see `requestText`) and refused as soon as it passes the
+ * cap. Either way the rest of a refused body is drained within bounds before the 413. */
+export function bodyCap(params: { maxBytes: number }): MiddlewareHandler<RequestTextEnv> {
+  return createMiddleware<RequestTextEnv>(async (c, next) => {
+    if (!c.req.raw.body) return next();
+    const declared = c.req.header("content-length");
+    if (declared !== undefined && c.req.header("transfer-encoding") === undefined) {
+      // Node's parser holds a request to its Content-Length: a body within it needs no count.
+      const length = Number(declared);
+      if (length <= params.maxBytes) return next();
+      const incoming = unreadIncoming(c);
+      if (incoming && length <= params.maxBytes + LINGER_BYTES) await readIncoming(incoming, 0).catch(() => undefined);
+      return bodyTooLarge(c, params.maxBytes);
+    }
+    const text = await requestText(c, { maxBytes: params.maxBytes });
+    if (text instanceof Response) return text;
+    return next();
+  });
 }
 
 /** A body read by `requestText`: its text and its size as it arrived. */
@@ -99,28 +153,26 @@ export async function requestText(c: Context<RequestTextEnv>, params: { maxBytes
 }
 
 async function readCapped(c: Context, maxBytes: number): Promise<BodyText> {
+  const incoming = unreadIncoming(c);
+  if (incoming) {
+    const { chunks, size } = await readIncoming(incoming, maxBytes);
+    if (size > maxBytes) throw new BodyTooLargeError({ maxBytes });
+    return { text: Buffer.concat(chunks).toString("utf8"), bytes: size };
+  }
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const add = (chunk: Uint8Array) => {
-    size += chunk.byteLength;
-    if (size > maxBytes) throw new BodyTooLargeError({ maxBytes });
-    chunks.push(chunk);
-  };
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (incoming && !incoming.readableDidRead) {
-    for await (const chunk of incoming) add(chunk as Buffer);
-  } else {
-    const reader = c.req.raw.body?.getReader();
-    if (reader) {
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          add(value);
-        }
-      } finally {
-        reader.releaseLock();
+  const reader = c.req.raw.body?.getReader();
+  if (reader) {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > maxBytes) throw new BodyTooLargeError({ maxBytes });
+        chunks.push(value);
       }
+    } finally {
+      reader.releaseLock();
     }
   }
   return { text: Buffer.concat(chunks).toString("utf8"), bytes: size };
