@@ -5,7 +5,7 @@
  * rebroadcast, one replaced by nonce, a timeout, and a SIGKILL right after intake (and between
  * record and broadcast).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type Account, type Address, type Hash, type Hex, encodeFunctionData, keccak256, parseTransaction, serializeTransaction } from "viem";
@@ -16,6 +16,7 @@ import { SAT } from "../common/chain";
 import type { LedgerChange, LedgerPage, LedgerTransaction, LedgerTransactionWithTransitions } from "../common/ledger-api";
 import type { SyncHealth } from "../common/ops-api";
 import { LedgerStore, openLedgerSql } from "../ledger/store";
+import { projectRoot } from "../scripts/lib/chama";
 import { waitFor } from "../scripts/lib/processes";
 import { CHAIN_ID, type Chain, accounts, chamaAs, databases, deploy, startChain } from "./_support/chain";
 import { type Indexer, removeStorage, startIndexer } from "./_support/indexer";
@@ -86,6 +87,14 @@ async function fundedAccount(chain: Chain): Promise<Account> {
   return account;
 }
 
+/** The README's example record (the JSON block after `<!-- ledger-record-example -->`). */
+function readmeRecord(): LedgerTransactionWithTransitions {
+  const readme = readFileSync(path.join(projectRoot, "README.md"), "utf8");
+  const block = /<!-- ledger-record-example -->\s*```json\n([\s\S]*?)```/.exec(readme);
+  if (!block) throw new Error("README.md has no ledger-record-example block.");
+  return JSON.parse(block[1]!) as LedgerTransactionWithTransitions;
+}
+
 /** The changes among a stream's messages. */
 const changesOf = (messages: SseMessage[]) => messages.filter((m) => m.event === "transaction").map((m) => JSON.parse(m.data) as LedgerChange);
 
@@ -147,6 +156,15 @@ describe.each(databases)("transaction ledger on %s", (database) => {
       ["confirmed", "reconciled"],
     ]);
     expect(done.blockNumber).not.toBeNull();
+
+    // The README's example record has exactly the fields of a real one, and the same journey.
+    const example = readmeRecord();
+    expect(Object.keys(done).sort()).toEqual(Object.keys(example).sort());
+    expect(Object.keys(done.transitions[0]!).sort()).toEqual(Object.keys(example.transitions[0]!).sort());
+    expect(done.transitions.map((t) => t.cause.replace(/\d+/g, "N"))).toEqual(example.transitions.map((t) => t.cause.replace(/\d+/g, "N")));
+    expect({ ...done, hash: "", from: "", nonce: 0, to: "", amount: "", blockNumber: "", blockHash: "", createdAt: "", updatedAt: "", sentAt: "", transitions: [] }).toEqual({
+      ...example, hash: "", from: "", nonce: 0, to: "", amount: "", blockNumber: "", blockHash: "", createdAt: "", updatedAt: "", sentAt: "", transitions: [],
+    });
 
     const again = await postTransaction(indexer.url, { raw });
     expect(again.status).toBe(200);
