@@ -6,12 +6,15 @@
 import type { LedgerHealth } from "./ledger-api";
 
 export type DiscrepancyKind = "missing_in_db" | "extra_in_db" | "value_mismatch";
-export type DiscrepancyTable = "chama" | "member" | "contribution" | "payout" | "contract";
+/** `ledger`: a transaction ledger record against the chain and the index (key: its hash). */
+export type DiscrepancyTable = "chama" | "member" | "contribution" | "payout" | "contract" | "ledger";
 export type Values = Record<string, string | number | null>;
 export type Discrepancy = {
   kind: DiscrepancyKind;
   table: DiscrepancyTable;
-  /** Primary key: chama id, `chamaId:address`, `transactionHash:logIndex`, or the contract address. */
+  /** Primary key: chama id, `chamaId:address`, `transactionHash:logIndex`, the contract address,
+   * or (table `ledger`) the transaction hash. For `ledger`, `db` is the ledger's record and
+   * `chain` what the chain's receipt and the index say. */
   key: string;
   /** For `value_mismatch`: the fields that differ. */
   fields?: string[];
@@ -31,12 +34,18 @@ export type ReconcileReport = {
   /** JSON-RPC calls made and the HTTP requests that carried them (batched). */
   rpc: { calls: number; httpRequests: number };
   /** Where the time went: reading the tables; eth_getLogs and comparing event rows; chama
-   * views; member views. */
-  phasesMs: { readIndex: number; logs: number; chamaViews: number; memberViews: number };
+   * views; member views; the ledger's check. */
+  phasesMs: { readIndex: number; logs: number; chamaViews: number; memberViews: number; ledger: number };
+  /** Every difference, the ledger's included. */
   discrepancyCount: number;
   /** The first `maxDiscrepancies` discrepancies. */
   discrepancies: Discrepancy[];
+  /** The transaction ledger's check: how many `confirmed` and `reconciled` records mined at or
+   * below `block` were compared (and how many receipts that took), or why it did not run. */
+  ledger: LedgerCheck;
 };
+
+export type LedgerCheck = { checked: number; receipts: number } | { skipped: string };
 
 export type HealthStatus = "ok" | "lagging" | "stalled" | "diverged";
 export const HEALTH_STATUSES: readonly HealthStatus[] = ["ok", "lagging", "stalled", "diverged"];
@@ -44,27 +53,55 @@ export const HEALTH_STATUSES: readonly HealthStatus[] = ["ok", "lagging", "stall
 export type Reorg = { detectedAt: string; depth: number; commonAncestor: string | null; head: string; beyondWindow: boolean };
 
 export type ReconciliationSummary =
-  | { at: string; ok: boolean; block: string; durationMs: number; discrepancyCount: number; discrepancies: Discrepancy[]; rpc: ReconcileReport["rpc"] }
+  | { at: string; ok: boolean; block: string; durationMs: number; discrepancyCount: number; discrepancies: Discrepancy[]; rpc: ReconcileReport["rpc"]; ledger?: LedgerCheck }
   | { at: string; ok: false; error: string };
 
 /** What an operator is alerted to (posted to ALERT_WEBHOOK_URL and listed on `/sync-health`):
- * - `status`: the overall status changed (ok -> lagging, stalled, diverged, and back);
- * - `discrepancy`: a reconciliation found differences (or, `ok: true`, found none again);
- * - `stuck`: ledger actions pending past LEDGER_TIMEOUT_MS (or none any more). */
+ * - `status`: the overall status changed and held for ALERT_DEBOUNCE_MS (ok -> lagging, stalled,
+ *   diverged, and back: `resolved` when back to ok);
+ * - `discrepancy`: a reconciliation found differences, or a different number of them (and the
+ *   first clean one after, `resolved`);
+ * - `stuck`: ledger actions newly failed as timed out (past LEDGER_TIMEOUT_MS), one alert per
+ *   batch, naming them. */
 export type AlertKind = "status" | "discrepancy" | "stuck";
-export type Alert = {
-  /** Unique per alert; the webhook may see it twice after a retry, never two alerts for one change. */
+export const ALERT_KINDS: readonly AlertKind[] = ["status", "discrepancy", "stuck"];
+
+/** The JSON body posted to ALERT_WEBHOOK_URL (with `Idempotency-Key: <id>`). */
+export type AlertPayload = {
+  /** Unique per alert: a retried delivery repeats it, a new change never does. */
   id: string;
   kind: AlertKind;
   at: string;
   /** One sentence for a person. */
   message: string;
+  /** `[jenga] <message>`, for chat webhooks that show `text`. */
+  text: string;
   /** True when this alert says things are back to normal. */
   resolved: boolean;
-  /** The facts behind it (statuses, counts, hashes). */
+  /** The facts behind it: `status`: from, to, reasons; `discrepancy`: block, discrepancyCount,
+   * byTable, first; `stuck`: count, hashes, transactions. */
   details: Record<string, unknown>;
-  /** Webhook delivery: `off` without ALERT_WEBHOOK_URL. */
-  delivery: { state: "off" | "pending" | "delivered" | "failed"; attempts: number; lastError: string | null };
+};
+
+export type AlertDeliveryState = "off" | "pending" | "delivered" | "failed" | "dropped";
+
+/** An alert as `/sync-health` lists it: the payload and how its delivery went (`off` without
+ * ALERT_WEBHOOK_URL, `dropped` when the queue was full). */
+export type Alert = Omit<AlertPayload, "text"> & {
+  delivery: { state: AlertDeliveryState; attempts: number; lastError: string | null };
+};
+
+/** This process's alerting: whether it posts (with replicas on one PostgreSQL only the one
+ * running the ledger's follower does), the webhook, and delivery counts since it started. */
+export type AlertingState = {
+  posting: boolean;
+  webhook: boolean;
+  raised: number;
+  raisedByKind: Record<AlertKind, number>;
+  delivered: number;
+  failed: number;
+  dropped: number;
+  queued: number;
 };
 
 export type SyncHealth = {
@@ -84,6 +121,8 @@ export type SyncHealth = {
   /** The transaction ledger's counts (every user's actions, not one browser's); absent when the
    * ledger is off (LEDGER_ENABLED=false), `{ error }` when its database could not be read. */
   ledger?: LedgerHealth | { error: string };
-  /** The newest alerts, newest first (at most 20), from the process that runs the follower. */
+  /** The newest alerts this process raised, newest first (at most 20); empty on a replica that
+   * does not run the ledger's follower (see `alerting.posting`). */
   alerts?: Alert[];
+  alerting?: AlertingState;
 };

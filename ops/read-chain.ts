@@ -64,8 +64,11 @@ function blockRanges(fromBlock: bigint, toBlock: bigint, logRange: bigint): [big
 }
 
 /** Every log of the contract from `fromBlock` to B, ten ranges at a time: `count` counts them
- * all, `logs` keeps the contributions and payouts in chain order. */
-export async function readLogs(params: ChainAt & { fromBlock: bigint; logRange: bigint }): Promise<{ count: number; logs: ChainLog[] }> {
+ * all, `logs` keeps the contributions and payouts in chain order, `mined` where each
+ * transaction with a log was mined (lowercase hashes; the ledger check's receipts). */
+export async function readLogs(
+  params: ChainAt & { fromBlock: bigint; logRange: bigint },
+): Promise<{ count: number; logs: ChainLog[]; mined: Map<string, { blockNumber: bigint; blockHash: string }> }> {
   const { client, address } = params;
   const fetchLogs = (fromBlock: bigint, toBlock: bigint) => client.getContractEvents({ address, abi: ChamaAbi, fromBlock, toBlock, strict: true });
   /** eth_getLogs over a range; when the answer is refused or too big (viem caps a response at
@@ -81,10 +84,12 @@ export async function readLogs(params: ChainAt & { fromBlock: bigint; logRange: 
   };
   const pages = await inChunks(blockRanges(params.fromBlock, params.blockNumber, params.logRange), 10, ([fromBlock, toBlock]) => getLogs(fromBlock, toBlock));
   const logs: ChainLog[] = [];
+  const mined = new Map<string, { blockNumber: bigint; blockHash: string }>();
   let count = 0;
   for (const log of pages.flat()) {
     count += 1;
     const { blockNumber, transactionHash, logIndex } = log;
+    mined.set(transactionHash.toLowerCase(), { blockNumber, blockHash: log.blockHash.toLowerCase() });
     if (log.eventName === "ContributionMade") {
       const { chamaId, contributor, amount, timestamp } = log.args;
       logs.push({ kind: "contribution", chamaId, address: contributor.toLowerCase(), amount, timestamp, blockNumber, transactionHash, logIndex });
@@ -93,7 +98,17 @@ export async function readLogs(params: ChainAt & { fromBlock: bigint; logRange: 
       logs.push({ kind: "payout", chamaId, address: recipient.toLowerCase(), amount, timestamp, blockNumber, transactionHash, logIndex });
     }
   }
-  return { count, logs };
+  return { count, logs, mined };
+}
+
+/** Receipts by hash (null: the chain has none), in batches. */
+export async function readReceipts(params: Pick<ChainAt, "client" | "batchSize"> & { hashes: string[] }) {
+  const { client } = params;
+  const receipts = await inChunks(params.hashes, params.batchSize, async (hash) => {
+    const receipt = await client.request({ method: "eth_getTransactionReceipt", params: [hash as Hex] });
+    return receipt ? { status: receipt.status === "0x1" ? ("success" as const) : ("reverted" as const), blockNumber: BigInt(receipt.blockNumber), blockHash: receipt.blockHash.toLowerCase() } : null;
+  });
+  return new Map(params.hashes.map((hash, i) => [hash.toLowerCase(), receipts[i]!] as const));
 }
 
 /** Every chama the contract holds at B (ids 1..chamaCount), with `getChama`. */

@@ -18,6 +18,8 @@ export type IndexedChama = {
   contributionCount: number;
   payoutCount: number;
   memberCount: number;
+  /** The transaction that created it (lowercase). */
+  createdTxHash: string;
 };
 export type IndexedMember = { chamaId: bigint; address: string; totalContributed: bigint; totalReceived: bigint; contributionCount: number; payoutCount: number };
 export type IndexedEvent = { id: string; chamaId: bigint; address: string; amount: bigint; timestamp: bigint; blockNumber: bigint; transactionHash: string; logIndex: number };
@@ -104,7 +106,7 @@ async function readChamas(source: TableSource): Promise<IndexedChama[]> {
     ...source,
     select:
       "id::text AS id, name, creator, contribution_amount::text AS contribution_amount, total_contributed::text AS total_contributed, " +
-      "total_paid_out::text AS total_paid_out, balance::text AS balance, contribution_count, payout_count, member_count",
+      "total_paid_out::text AS total_paid_out, balance::text AS balance, contribution_count, payout_count, member_count, created_tx_hash",
     orderBy: ["id"],
     after: (last) => `t.id > ${checkedDecimal(text(last, "id"))}`,
   });
@@ -119,6 +121,7 @@ async function readChamas(source: TableSource): Promise<IndexedChama[]> {
     contributionCount: Number(r.contribution_count),
     payoutCount: Number(r.payout_count),
     memberCount: Number(r.member_count),
+    createdTxHash: text(r, "created_tx_hash").toLowerCase(),
   }));
 }
 

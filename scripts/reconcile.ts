@@ -7,7 +7,9 @@
  *   npm run reconcile -- --json                # the full report as JSON
  *
  * PGlite can be opened by one process only, so on PGlite it asks the running indexer (--url,
- * default http://127.0.0.1:$PORT or 42069).
+ * default http://127.0.0.1:$PORT or 42069), which checks the index and its own embedded
+ * transaction ledger. On PostgreSQL it checks the ledger too, reading LEDGER_SCHEMA itself
+ * (skipped, and said so, with LEDGER_ENABLED=false or when that schema holds no ledger).
  *
  * Exit codes: 0 the index equals the chain, 1 differences found, 2 the check could not run.
  */
@@ -15,8 +17,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { JengaError } from "../common/errors";
-import { ConfigError, loadEnv, loadOpsEnv } from "../config/env";
-import { type ReconcileReport, postgresSnapshot, reconcile, reconcileSettings } from "../ops/reconcile";
+import { ConfigError, loadEnv, loadLedgerEnv, loadOpsEnv } from "../config/env";
+import { type LedgerSource, type ReconcileReport, ledgerSource, ledgerTablesExist, postgresSnapshot, reconcile, reconcileSettings } from "../ops/reconcile";
 import { projectRoot } from "./lib/chama";
 import { runMain } from "./lib/main";
 
@@ -29,8 +31,22 @@ class ReconcileRequestError extends JengaError {
 
 export type RunReconcileParameters = { url?: string; schema?: string };
 
+/** The report, and the API that ran it when it was asked over HTTP. */
+export type RunReconcileReturnType = ReconcileReport & { via?: string };
+
+/** The ledger on PostgreSQL, read directly from LEDGER_SCHEMA, or why it is not checked. */
+async function directLedger(pool: pg.Pool, pageSize: number): Promise<LedgerSource> {
+  const settings = loadLedgerEnv();
+  if (!settings.enabled) return { skipped: "the transaction ledger is off (LEDGER_ENABLED=false)" };
+  const query = async (text: string, values?: unknown[]) => (await pool.query(text, values)).rows as Record<string, unknown>[];
+  if (!(await ledgerTablesExist({ query, schema: settings.schema }))) {
+    return { skipped: `schema "${settings.schema}" (LEDGER_SCHEMA) holds no transaction ledger in DATABASE_URL's database: has the API run with the ledger on?` };
+  }
+  return ledgerSource({ query, schema: settings.schema, pageSize });
+}
+
 /** Runs the reconciler directly against PostgreSQL, or through a running API's POST /reconcile. */
-export async function runReconcile(params: RunReconcileParameters): Promise<ReconcileReport> {
+export async function runReconcile(params: RunReconcileParameters): Promise<RunReconcileReturnType> {
   const env = loadEnv({ root: projectRoot });
   const ops = loadOpsEnv();
   const url = params.url ?? (env.databaseUrl ? undefined : `http://127.0.0.1:${process.env.PORT ?? "42069"}`);
@@ -48,27 +64,39 @@ export async function runReconcile(params: RunReconcileParameters): Promise<Reco
         details: { url, status: response.status },
       });
     }
-    return body;
+    return { ...body, via: url };
   }
   const schema = params.schema ?? process.env.DATABASE_SCHEMA ?? "jenga";
-  const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 1 });
+  // Two connections: the index's snapshot holds one while the ledger is read on the other.
+  const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
   try {
-    return await reconcile({ snapshot: postgresSnapshot(() => pool.connect()), schema, ...reconcileSettings(env, ops) });
+    const ledger = await directLedger(pool, ops.reconcilePageSize);
+    return await reconcile({ snapshot: postgresSnapshot(() => pool.connect()), schema, ...reconcileSettings(env, ops), ledger });
   } finally {
     await pool.end();
   }
 }
 
+/** What the report says of the ledger, in one line. */
+function ledgerLine(report: RunReconcileReturnType): string {
+  const where = report.via ? ` (in the API at ${report.via}: it holds the ledger)` : "";
+  const check = report.ledger as ReconcileReport["ledger"] | undefined;
+  if (!check) return `ledger: not checked (the API${report.via ? ` at ${report.via}` : ""} predates the ledger check)`;
+  if ("skipped" in check) return `ledger: not checked${where}: ${check.skipped}`;
+  return `ledger: ${check.checked} confirmed and reconciled records up to block ${report.block} checked against their receipts and the index${where}, ${check.receipts} receipts fetched`;
+}
+
 /** One summary line and the first differences, for people. */
-export function formatReport(report: ReconcileReport, limit = 20): string {
+export function formatReport(report: RunReconcileReturnType, limit = 20): string {
   const kinds = new Map<string, number>();
   for (const d of report.discrepancies) kinds.set(d.kind, (kinds.get(d.kind) ?? 0) + 1);
   const lines = [
     `reconcile at block ${report.block}: ${report.rows.chamas} chamas, ${report.rows.members} members, ` +
       `${report.rows.contributions} contributions, ${report.rows.payouts} payouts, ${report.logs} logs; ` +
       `${report.rpc.calls} RPC calls in ${report.rpc.httpRequests} HTTP requests; ${report.durationMs} ms`,
+    ledgerLine(report),
     report.ok
-      ? "the index equals the chain"
+      ? `the index equals the chain${report.ledger && "checked" in report.ledger ? ", and the ledger agrees with both" : ""}`
       : `${report.discrepancyCount} differences (${[...kinds].map(([k, n]) => `${n} ${k}`).join(", ")}${report.discrepancies.length < report.discrepancyCount ? ", first ones listed" : ""})`,
   ];
   for (const d of report.discrepancies.slice(0, limit)) {
