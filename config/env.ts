@@ -360,6 +360,20 @@ export type OpsEnv = {
   /** The RPC the reconciler trusts, when it should not be the indexer's own (an independent
    * node checks more than the same node twice); undefined: the indexer's RPC. */
   reconcileRpcUrl: string | undefined;
+  /** Where operator alerts are posted as JSON (ops/alerts.ts); undefined: alerts are only listed
+   * on /sync-health. */
+  alertWebhookUrl: string | undefined;
+  /** Timeout of one webhook delivery. */
+  alertWebhookTimeoutMs: number;
+  /** Deliveries of one alert before it is given up (the first one included). */
+  alertMaxAttempts: number;
+  /** Wait before the first retry; doubled each retry up to alertRetryMaxMs. */
+  alertRetryBaseMs: number;
+  alertRetryMaxMs: number;
+  /** Alerts waiting for delivery at most; past it the oldest waiting one is dropped. */
+  alertQueueSize: number;
+  /** How long a new overall status must hold (every sample) before it is alerted. */
+  alertDebounceMs: number;
 };
 
 function parseBoolean(params: { name: string; value: string }): boolean {
@@ -397,7 +411,42 @@ export function loadOpsEnv(params: Pick<LoadEnvParameters, "env"> = {}): OpsEnv 
     reconcileLogRange: int("RECONCILE_LOG_RANGE", 50_000, 1, 10_000_000),
     adminToken,
     reconcileRpcUrl: reconcileRpcRaw ? parseUrl({ name: "RECONCILE_RPC_URL", value: reconcileRpcRaw, protocols: ["http:", "https:"] }) : undefined,
+    ...alertSettings(get, int),
   };
+}
+
+/** The ALERT_* settings of loadOpsEnv. */
+function alertSettings(get: (name: string) => string | undefined, int: (name: string, fallback: number, min: number, max?: number) => number) {
+  const webhookRaw = get("ALERT_WEBHOOK_URL");
+  const alertRetryBaseMs = int("ALERT_RETRY_BASE_MS", 1_000, 10, 600_000);
+  const alertRetryMaxMs = int("ALERT_RETRY_MAX_MS", 60_000, 10, 3_600_000);
+  if (alertRetryMaxMs < alertRetryBaseMs) {
+    throw new ConfigError(`ALERT_RETRY_MAX_MS (${alertRetryMaxMs}) is below ALERT_RETRY_BASE_MS (${alertRetryBaseMs}): raise it or lower ALERT_RETRY_BASE_MS.`);
+  }
+  return {
+    // The URL is checked, never echoed: a webhook URL is often a secret (Slack's, say).
+    alertWebhookUrl: webhookRaw ? parseSecretUrl({ name: "ALERT_WEBHOOK_URL", value: webhookRaw }) : undefined,
+    alertWebhookTimeoutMs: int("ALERT_WEBHOOK_TIMEOUT_MS", 5_000, 100, 60_000),
+    alertMaxAttempts: int("ALERT_MAX_ATTEMPTS", 6, 1, 20),
+    alertRetryBaseMs,
+    alertRetryMaxMs,
+    alertQueueSize: int("ALERT_QUEUE_SIZE", 100, 1, 10_000),
+    alertDebounceMs: int("ALERT_DEBOUNCE_MS", 30_000, 0, 86_400_000),
+  };
+}
+
+/** An http(s) URL whose value must not appear in an error (it may hold a token). */
+function parseSecretUrl(params: { name: string; value: string }): string {
+  let url: URL;
+  try {
+    url = new URL(params.value);
+  } catch {
+    throw new ConfigError(`${params.name} is not a valid URL (its value is not shown: it may hold a secret).`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(`${params.name} must use http: or https:, got "${url.protocol}".`);
+  }
+  return params.value;
 }
 
 export type ApiEnv = {

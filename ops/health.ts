@@ -27,6 +27,10 @@ export type HealthMonitorParameters = {
   readIndex: () => Promise<IndexState | undefined>;
   /** Runs one reconciliation (periodically when RECONCILE_ENABLED, and on demand). */
   reconcile: () => Promise<ReconcileReport>;
+  /** Called with every sample (the alert rules, ./alerts.ts). */
+  onSample?: (health: SyncHealth) => void;
+  /** Called with every finished reconciliation. */
+  onReconciled?: (report: ReconcileReport) => void;
 };
 
 /** What one sample read: the head (or why not), the index (or why not), and the RPC's time. */
@@ -89,7 +93,9 @@ export class HealthMonitor {
           discrepancyCount: report.discrepancyCount,
           discrepancies: report.discrepancies.slice(0, 20),
           rpc: report.rpc,
+          ledger: report.ledger,
         };
+        this.params.onReconciled?.(report);
         return report;
       })
       .catch((error: unknown) => {
@@ -104,7 +110,10 @@ export class HealthMonitor {
 
   /** Samples now (or joins a sample in flight) and returns the health. */
   check(): Promise<SyncHealth> {
-    this.sampling ??= this.sample().finally(() => {
+    this.sampling ??= this.sample().then((health) => {
+      this.params.onSample?.(health);
+      return health;
+    }).finally(() => {
       this.sampling = undefined;
     });
     return this.sampling;

@@ -58,7 +58,8 @@ async function buildAndVerify(params: { schema: string; env: Record<string, stri
     args: ["start", "--schema", params.schema, "--port", String(port), "--hostname", "127.0.0.1"],
     stdio: "pipe",
     // The serving API already follows the ledger; a second follower would rebroadcast twice.
-    env: { ...params.env, ADMIN_TOKEN: token, RECONCILE_ENABLED: "false", LEDGER_ENABLED: "false", HEALTH_SAMPLE_INTERVAL_MS: "500", PONDER_LOG_LEVEL: "warn" },
+    // Nor does it alert: its backfill is not the served index lagging.
+    env: { ...params.env, ADMIN_TOKEN: token, RECONCILE_ENABLED: "false", LEDGER_ENABLED: "false", ALERT_WEBHOOK_URL: "", HEALTH_SAMPLE_INTERVAL_MS: "500", PONDER_LOG_LEVEL: "warn" },
   });
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -31,6 +31,36 @@ describe("loadOpsEnv", () => {
       reconcileLogRange: 50_000,
       adminToken: undefined,
       reconcileRpcUrl: undefined,
+      alertWebhookUrl: undefined,
+      alertWebhookTimeoutMs: 5_000,
+      alertMaxAttempts: 6,
+      alertRetryBaseMs: 1_000,
+      alertRetryMaxMs: 60_000,
+      alertQueueSize: 100,
+      alertDebounceMs: 30_000,
+    });
+  });
+
+  test("ALERT_* settings from the environment", () => {
+    const ops = loadOpsEnv({
+      env: {
+        ALERT_WEBHOOK_URL: "https://hooks.example/services/T000/B000/secret",
+        ALERT_WEBHOOK_TIMEOUT_MS: "250",
+        ALERT_MAX_ATTEMPTS: "3",
+        ALERT_RETRY_BASE_MS: "20",
+        ALERT_RETRY_MAX_MS: "80",
+        ALERT_QUEUE_SIZE: "5",
+        ALERT_DEBOUNCE_MS: "0",
+      },
+    });
+    expect(ops).toMatchObject({
+      alertWebhookUrl: "https://hooks.example/services/T000/B000/secret",
+      alertWebhookTimeoutMs: 250,
+      alertMaxAttempts: 3,
+      alertRetryBaseMs: 20,
+      alertRetryMaxMs: 80,
+      alertQueueSize: 5,
+      alertDebounceMs: 0,
     });
   });
 
@@ -50,6 +80,15 @@ describe("loadOpsEnv", () => {
     [{ ADMIN_TOKEN: "short" }, "ADMIN_TOKEN must be at least 16 characters long (use `openssl rand -hex 32`)."],
     [{ RECONCILE_RPC_URL: "ws://node:8546" }, 'RECONCILE_RPC_URL must use http: or https:, got "ws://node:8546".'],
     [{ FINALITY_BLOCKS: "0" }, "FINALITY_BLOCKS must be between 1 and 100000, got 0."],
+    // The webhook URL is never echoed: it often holds a token.
+    [{ ALERT_WEBHOOK_URL: "hooks.example/secret-token" }, "ALERT_WEBHOOK_URL is not a valid URL (its value is not shown: it may hold a secret)."],
+    [{ ALERT_WEBHOOK_URL: "ftp://hooks.example/secret-token" }, 'ALERT_WEBHOOK_URL must use http: or https:, got "ftp:".'],
+    [{ ALERT_WEBHOOK_TIMEOUT_MS: "50" }, "ALERT_WEBHOOK_TIMEOUT_MS must be between 100 and 60000, got 50."],
+    [{ ALERT_MAX_ATTEMPTS: "0" }, "ALERT_MAX_ATTEMPTS must be between 1 and 20, got 0."],
+    [{ ALERT_MAX_ATTEMPTS: "100" }, "ALERT_MAX_ATTEMPTS must be between 1 and 20, got 100."],
+    [{ ALERT_QUEUE_SIZE: "0" }, "ALERT_QUEUE_SIZE must be between 1 and 10000, got 0."],
+    [{ ALERT_RETRY_BASE_MS: "5000", ALERT_RETRY_MAX_MS: "1000" }, "ALERT_RETRY_MAX_MS (1000) is below ALERT_RETRY_BASE_MS (5000): raise it or lower ALERT_RETRY_BASE_MS."],
+    [{ ALERT_DEBOUNCE_MS: "soon" }, 'ALERT_DEBOUNCE_MS must be a whole number, got "soon".'],
   ])("%j is refused with a clear error", (env, message) => {
     expect(() => loadOpsEnv({ env })).toThrow(new ConfigError(message));
   });
@@ -195,8 +234,9 @@ describe("HealthMonitor status rules", () => {
       report = {
         ok: false, block: "101", blockTimestamp: "1700000202", startedAt: "2026-11-25T19:00:00.000Z", durationMs: 12,
         rows: { chamas: 1, members: 1, contributions: 1, payouts: 0 }, logs: 2, rpc: { calls: 5, httpRequests: 2 },
-        phasesMs: { readIndex: 1, logs: 1, chamaViews: 1, memberViews: 1 }, discrepancyCount: 1,
+        phasesMs: { readIndex: 1, logs: 1, chamaViews: 1, memberViews: 1, ledger: 0 }, discrepancyCount: 1,
         discrepancies: [{ kind: "extra_in_db", table: "contribution", key: "0xab:0", db: { amount: "1" }, chain: null }],
+        ledger: { skipped: "no ledger in this test" },
       };
       await monitor.reconcile();
       const diverged = await monitor.check();

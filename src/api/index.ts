@@ -49,7 +49,7 @@ const transactions = ledgerEnv.enabled ? createTransactionsApp({ env, settings: 
 if (transactions) app.route("/", transactions.app);
 
 // Operators: /sync-health (+ /sync-health/metrics) and POST /reconcile.
-app.route("/", createOpsApp({ env, schema: indexSchema, ledgerHealth: transactions && (async () => (await transactions.ledger).health()) }));
+app.route("/", createOpsApp({ env, schema: indexSchema, ledger: transactions?.ledger }));
 
 // Read-only SQL over HTTP for analysts and @ponder/client (./sql-guard.ts: the policy, a
 // read-only transaction per query, and on PostgreSQL a role that can only read).

@@ -7,18 +7,31 @@
  *
  * They read the index through Ponder's own database connection (its read-only pool on
  * PostgreSQL, its PGlite instance otherwise), in whichever process serves the API: the indexer
- * (`ponder start`) or a replica (`ponder serve`).
+ * (`ponder start`) or a replica (`ponder serve`). With the transaction ledger on, the reconciler
+ * checks it too, and alerts (ops/alerts.ts) are raised only by the process that runs its
+ * follower; with the ledger off, by this process.
  */
 import { timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import type { SyncHealth } from "../../common/ops-api";
 import { type Env, loadOpsEnv } from "../../config/env";
+import { OpsAlerts } from "../../ops/alerts";
 import { HealthMonitor, type IndexState } from "../../ops/health";
 import { healthMetrics } from "../../ops/health-metrics";
 import { readCheckpoint } from "../../ops/read-index";
-import { type Query, type Snapshot, type SqlClient, pgliteSnapshot, postgresSnapshot, reconcile, reconcileSettings } from "../../ops/reconcile";
+import {
+  type LedgerSource,
+  type Query,
+  type Snapshot,
+  type SqlClient,
+  ledgerSource,
+  pgliteSnapshot,
+  postgresSnapshot,
+  reconcile,
+  reconcileSettings,
+} from "../../ops/reconcile";
 import { errorMessage } from "../../common/errors";
-import type { LedgerHealth } from "../../common/ledger-api";
+import type { Ledger } from "../../ledger";
 
 type PonderDatabase = {
   driver:
@@ -74,41 +87,94 @@ function bearerMatches(header: string | undefined, token: string | undefined): b
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+const RUNNING = Symbol.for("jenga.ops.monitor");
+const processState = globalThis as { [RUNNING]?: { monitor: HealthMonitor; alerts: OpsAlerts } };
+
+function log(line: string) {
+  const logger = (globalThis as { PONDER_COMMON?: { logger?: { warn: (o: Record<string, unknown>) => void } } }).PONDER_COMMON?.logger;
+  if (logger) logger.warn({ msg: line });
+  else console.warn(line);
+}
+
 /** Builds the sub-app and starts its background sampler (and periodic reconciliation when
- * RECONCILE_ENABLED=true). */
-export function createOpsApp(params: { env: Env; schema: string; ledgerHealth?: () => Promise<LedgerHealth> }) {
+ * RECONCILE_ENABLED=true). `ledger`: the transaction ledger as it opens (absent when
+ * LEDGER_ENABLED=false). */
+export function createOpsApp(params: { env: Env; schema: string; ledger?: Promise<Ledger> }) {
   const { env, schema } = params;
   const ops = loadOpsEnv();
   const db = access();
+
+  // The ledger once open.
+  const ledgerState: { open?: Ledger } = {};
+  params.ledger?.then(
+    (l) => (ledgerState.open = l),
+    () => undefined,
+  );
+  /** Whether this process raises alerts: the one running the ledger's follower; with the ledger
+   * off, this one; with PGlite (one process) always; on PostgreSQL not before the ledger is open. */
+  const isLeader = () => (!params.ledger || !env.databaseUrl ? true : (ledgerState.open?.isLeader() ?? false));
+
+  const alerts = new OpsAlerts({
+    ops,
+    isLeader,
+    timedOutSince: params.ledger && (async (query) => (await params.ledger!).store.timedOutSince(query)),
+    log,
+  });
+  void params.ledger?.then((l) => alerts.setLedgerTimeout(l.settings.timeoutMs)).catch(() => undefined);
+
+  /** The ledger for the reconciler, or why it is not checked. */
+  const ledgerForReconcile = async (): Promise<LedgerSource> => {
+    if (!params.ledger) return { skipped: "the transaction ledger is off in this API process (LEDGER_ENABLED=false)" };
+    try {
+      const l = await params.ledger;
+      return ledgerSource({ query: l.store.sql.query, schema: l.store.schema, pageSize: ops.reconcilePageSize });
+    } catch (error) {
+      return { skipped: `the transaction ledger could not be opened: ${errorMessage(error)}` };
+    }
+  };
 
   const monitor = new HealthMonitor({
     ops,
     rpcUrl: env.rpcUrl,
     startBlock: env.startBlock,
     readIndex: () => readIndexState({ query: db.query, schema, chainId: env.chainId }),
-    reconcile: () => reconcile({ snapshot: db.snapshot, schema, ...reconcileSettings(env, ops) }),
+    reconcile: async () => reconcile({ snapshot: db.snapshot, schema, ...reconcileSettings(env, ops), ledger: await ledgerForReconcile() }),
+    onSample: (health) => alerts.sampled(health),
+    onReconciled: (report) => alerts.reconciled(report),
   }).start();
+
+  // `ponder dev` runs this module again on every edit: the previous sampler and alerter stop, or
+  // both would raise every alert.
+  const previous = processState[RUNNING];
+  previous?.monitor.stop();
+  void previous?.alerts.alerter.stop();
+  processState[RUNNING] = { monitor, alerts };
 
   const app = new Hono();
 
   /** The transaction ledger's counts, or why they could not be read. */
   const ledger = async (): Promise<SyncHealth["ledger"]> => {
-    if (!params.ledgerHealth) return undefined;
+    if (!params.ledger) return undefined;
     try {
-      return await params.ledgerHealth();
+      return await (await params.ledger).health();
     } catch (error) {
       return { error: errorMessage(error) };
     }
   };
 
-  app.get("/sync-health", async (c) => {
+  /** The monitor's sample with the ledger's counts and the alerts. */
+  const fullHealth = async (): Promise<SyncHealth> => {
     const [health, ledgerHealth] = await Promise.all([monitor.check(), ledger()]);
-    return c.json({ ...health, ...(ledgerHealth ? { ledger: ledgerHealth } : {}) }, health.status === "ok" || health.status === "lagging" ? 200 : 503);
+    return { ...health, ...(ledgerHealth ? { ledger: ledgerHealth } : {}), alerts: alerts.alerter.recent(), alerting: alerts.alerter.state() };
+  };
+
+  app.get("/sync-health", async (c) => {
+    const health = await fullHealth();
+    return c.json(health, health.status === "ok" || health.status === "lagging" ? 200 : 503);
   });
 
   app.get("/sync-health/metrics", async (c) => {
-    const health = await monitor.check();
-    return c.text(healthMetrics(health), 200, { "content-type": "text/plain; version=0.0.4" });
+    return c.text(healthMetrics(await fullHealth()), 200, { "content-type": "text/plain; version=0.0.4" });
   });
 
   app.post("/reconcile", async (c) => {
