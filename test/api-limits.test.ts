@@ -254,6 +254,10 @@ describe.each(databases)("API request limits on %s", (database) => {
     expect(granted.status).toBe(204);
     expect(granted.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:5173");
     expect(granted.headers.get("access-control-allow-credentials")).toBeNull();
+    // A fetch-based client resuming the ledger's change stream sends Last-Event-ID.
+    const resume = await preflight("/transactions/stream", "http://127.0.0.1:5173", "last-event-id");
+    expect(resume.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:5173");
+    expect(resume.headers.get("access-control-allow-headers")?.split(/,\s*/)).toContain("last-event-id");
     for (const [path, origin, headers] of [
       ["/graphql", "https://evil.example", "content-type"],
       ["/reconcile", "https://evil.example", "authorization"],

@@ -590,7 +590,9 @@ export function corsPolicy(params: { origins: string[] }): MiddlewareHandler {
       if (allowed) {
         headers["access-control-allow-origin"] = params.origins.includes("*") ? "*" : origin;
         headers["access-control-allow-methods"] = "GET, HEAD, POST";
-        headers["access-control-allow-headers"] = "content-type, accept, cache-control";
+        // last-event-id: a fetch-based client resuming the ledger's stream (EventSource sends it
+        // without a preflight).
+        headers["access-control-allow-headers"] = "content-type, accept, cache-control, last-event-id";
         headers["access-control-max-age"] = "600";
       }
       return c.body(null, 204, headers);
