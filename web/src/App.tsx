@@ -25,6 +25,7 @@ import { DEV_ACCOUNT_COUNT, devWallet, injectedProvider } from "./wallet";
 import { useInjectedWallet } from "./hooks/useInjectedWallet";
 import { ChainSwitchPrompt, InjectedWalletStatus } from "./components/InjectedWallet";
 import { LedgerClient } from "./ledger";
+import { OfflineShellNotices } from "./components/OfflineShell";
 
 const UNIT_KEY = "jenga.unit";
 const DEV_ACCOUNT_KEY = "jenga.devAccount";
@@ -201,6 +202,7 @@ export function App({ config }: { config: AppConfig }) {
           </div>
         </header>
         <OfflineBanner />
+        <OfflineShellNotices />
         <ChainSwitchPrompt injected={injected} chain={chain} />
         <main className="layout">
           <div className="content">

@@ -9,6 +9,8 @@ import type { Meta } from "../queries";
 import { useHealth, useSync } from "../sync/react";
 import { knownBlockKey, refetchDelay } from "./freshness";
 import { useIndexWatch } from "./useIndexWatch";
+import { savedAtOf } from "../savedAnswers";
+import { useShowsOldAnswer } from "./useOfflineShell";
 
 /** The operation context field carrying the known block's key at the time of the request. */
 type FreshnessContext = Partial<OperationContext> & { requestedAt?: string };
@@ -29,6 +31,10 @@ export function useIndexedQuery<Data extends { _meta: Meta | null }, Variables e
   const [mountedAt] = useState(known);
   const context = useMemo<FreshnessContext>(() => ({ requestedAt: mountedAt }), [mountedAt]);
   const [result, reexecute] = useQuery<Data, Variables>({ query: params.query, variables: params.variables, context });
+  // A saved copy, answered because the indexer could not be reached (savedAnswers.ts): shown with
+  // its age, kept asking like an error, and evidence only that the indexer did not answer.
+  const savedAt = savedAtOf(result.extensions);
+  useShowsOldAnswer(savedAt);
 
   const attempt = useRef(0);
   useEffect(() => {
@@ -39,7 +45,7 @@ export function useIndexedQuery<Data extends { _meta: Meta | null }, Variables e
       answer: {
         requestedAt: operationContext?.requestedAt,
         fromCache: operationContext?.meta?.cacheOutcome === "hit",
-        error: result.error !== undefined,
+        error: result.error !== undefined || savedAt !== undefined,
       },
       attempt: attempt.current,
     });
@@ -56,14 +62,15 @@ export function useIndexedQuery<Data extends { _meta: Meta | null }, Variables e
 
   // A request that reached the indexer, or could not: evidence for the connection line.
   const networkError = result.error?.networkError;
-  const answered = result.data !== undefined && !result.stale && !result.fetching && result.error === undefined;
+  const answered = result.data !== undefined && !result.stale && !result.fetching && result.error === undefined && savedAt === undefined;
   useEffect(() => {
     if (!engine) return;
     if (networkError) engine.noteIndexer({ online: false, error: `indexer unreachable: ${networkError.message}` });
+    else if (savedAt !== undefined) engine.noteIndexer({ online: false, error: "indexer unreachable: the page shows its saved answer" });
     else if (answered && (result.operation?.context.meta?.cacheOutcome ?? "miss") !== "hit") engine.noteIndexer({ online: true });
-  }, [engine, networkError, answered, result.operation]);
+  }, [engine, networkError, savedAt, answered, result.operation]);
 
-  const status = result.data?._meta?.status;
+  const status = savedAt === undefined ? result.data?._meta?.status : undefined;
   useEffect(() => {
     if (!status || !engine) return;
     const chain = Object.values(status).find((c) => c.id === config.chainId);

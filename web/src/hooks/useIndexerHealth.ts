@@ -5,6 +5,8 @@ import { JengaError, errorMessage } from "../../../common/errors";
 import { useHealth, useSync } from "../sync/react";
 import { useBrowserOnline } from "./useBrowserOnline";
 import { useIndexWatch } from "./useIndexWatch";
+import { savedAnswers, syncHealthKey } from "../savedAnswers";
+import { useShowsOldAnswer } from "./useOfflineShell";
 
 export type { IndexerHealth };
 
@@ -86,9 +88,17 @@ export function useIndexerHealth(params: { url: string }): IndexerHealthState {
         if (closed || controller.signal.aborted) return;
         last = { data, at: Date.now() };
         setState({ kind: "data", data, fetchedAt: last.at });
+        void savedAnswers.save(syncHealthKey(url), JSON.stringify(data));
         engine?.noteIndexer({ online: true });
       } catch (error) {
         if (closed || controller.signal.aborted) return;
+        // No answer at all: the saved copy (savedAnswers.ts; as new as `last` or newer, as every
+        // answer is saved) stands in as the last answer, shown as old, never as the status.
+        if (error instanceof IndexerUnreachableError) {
+          const saved = await savedAnswers.read<IndexerHealth>(syncHealthKey(url));
+          if (closed || controller.signal.aborted) return;
+          if (saved && (!last || saved.savedAt > last.at)) last = { data: saved.body, at: saved.savedAt };
+        }
         setState({ kind: "error", error: errorMessage(error), last: last?.data, lastAt: last?.at });
         if (error instanceof IndexerUnreachableError) engine?.noteIndexer({ online: false, error: errorMessage(error) });
       }
@@ -118,5 +128,6 @@ export function useIndexerHealth(params: { url: string }): IndexerHealthState {
     refreshRef.current?.();
   }, [cue]);
 
+  useShowsOldAnswer(state.kind === "error" ? state.lastAt : undefined);
   return state;
 }
