@@ -7,7 +7,7 @@ import type { Address, Hex } from "viem";
 import type { BrowserContext, Page } from "playwright-core";
 import { expect } from "vitest";
 import { waitFor } from "../../scripts/lib/processes";
-import { DEFAULT_STORAGE_KEY } from "../../web/src/sync/store";
+import { ACTIONS_DB_NAME } from "../../web/src/sync/idbStore";
 import { accounts } from "../_support/chain";
 import type { Indexer } from "../_support/indexer";
 import { screenshotPath } from "./browser";
@@ -55,10 +55,37 @@ export async function stackAndConfirm(page: Page): Promise<void> {
 
 type StoredAction = { account: string; createdAt: number; hash?: string; status: string; dismissedAt?: number };
 
-/** Every action in the app's store (localStorage, shared by the context's tabs); with
- * `account`, that account's only. */
+/** Every action in the app's store (IndexedDB, shared by the context's tabs), read from the
+ * database itself; with `account`, that account's only. */
 export async function storedActions(page: Page, account?: Address): Promise<StoredAction[]> {
-  const all = await page.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? "[]") as StoredAction[], DEFAULT_STORAGE_KEY);
+  const all = await page.evaluate(
+    (name) =>
+      new Promise<StoredAction[]>((resolve, reject) => {
+        const open = indexedDB.open(name);
+        // No database yet: creating one here would leave it without the app's stores.
+        let absent = false;
+        open.onupgradeneeded = () => {
+          absent = true;
+          open.transaction?.abort();
+        };
+        open.onerror = () => (absent ? resolve([]) : reject(open.error ?? new Error(`cannot open ${name}`)));
+        open.onsuccess = () => {
+          const db = open.result;
+          if (!db.objectStoreNames.contains("actions")) {
+            db.close();
+            resolve([]);
+            return;
+          }
+          const read = db.transaction("actions").objectStore("actions").getAll();
+          read.onerror = () => reject(read.error ?? new Error("cannot read actions"));
+          read.onsuccess = () => {
+            db.close();
+            resolve(read.result as StoredAction[]);
+          };
+        };
+      }),
+    ACTIONS_DB_NAME,
+  );
   return account === undefined ? all : all.filter((a) => a.account.toLowerCase() === account.toLowerCase());
 }
 

@@ -12,11 +12,10 @@ import { SyncHealthPanel } from "./components/SyncHealthPanel";
 import { Toasts } from "./components/Toasts";
 import type { AppConfig } from "./config";
 import { accountHref, short } from "./format";
-import { browserLock, browserStorage, connectBrowserEvents } from "./sync/browser";
+import { browserActionStore, browserLock, connectBrowserEvents } from "./sync/browser";
 import { SyncEngine } from "./sync/engine";
 import { ponderIndexer } from "./sync/ponderIndexer";
 import { SyncContext } from "./sync/react";
-import { ActionStore } from "./sync/store";
 import type { ActionParams } from "./sync/types";
 import { viemChain } from "./sync/viemChain";
 import { UNITS, type Unit } from "./units";
@@ -25,6 +24,7 @@ import { DEV_ACCOUNT_COUNT, devWallet, injectedProvider } from "./wallet";
 import { useInjectedWallet } from "./hooks/useInjectedWallet";
 import { ChainSwitchPrompt, InjectedWalletStatus } from "./components/InjectedWallet";
 import { LedgerClient } from "./ledger";
+import { StoreNotices } from "./StoreNotices";
 import { OfflineShellNotices } from "./components/OfflineShell";
 
 const UNIT_KEY = "jenga.unit";
@@ -67,7 +67,7 @@ export function App({ config }: { config: AppConfig }) {
     () => createPublicClient({ chain, transport: http(config.rpcUrl, { retryCount: 1, timeout: 10_000 }), cacheTime: 0 }),
     [chain, config.rpcUrl],
   );
-  const store = useMemo(() => new ActionStore({ storage: browserStorage(), now: Date.now }), []);
+  const store = browserActionStore();
   const indexer = useMemo(() => ponderIndexer({ url: config.indexerUrl, chainId: config.chainId }), [config]);
   // The API's transaction ledger lives beside /sync-health and /graphql.
   const ledger = useMemo(() => new LedgerClient({ url: config.indexerUrl }), [config.indexerUrl]);
@@ -203,6 +203,7 @@ export function App({ config }: { config: AppConfig }) {
         </header>
         <OfflineBanner />
         <OfflineShellNotices />
+        <StoreNotices />
         <ChainSwitchPrompt injected={injected} chain={chain} />
         <main className="layout">
           <div className="content">

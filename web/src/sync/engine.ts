@@ -26,7 +26,7 @@ import {
   systemClock,
 } from "./ports";
 import { DismissRefusedError, RetryRefusedError, canDismiss, ownActions, retryPlan } from "./rules";
-import type { ActionStore } from "./store";
+import { type PendingActionStore, StoreWriteError } from "./store";
 import type { Action, ActionParams, IndexedRow, Receipt, Replacement } from "./types";
 
 /** The engine's own state, for the health panel: its actions, its connections, what it has
@@ -58,8 +58,8 @@ export type EngineHealth = {
   lastError?: string;
 };
 
-export type SyncEngineOptions = {
-  store: ActionStore;
+export type SyncEngineOptions<S extends PendingActionStore = PendingActionStore> = {
+  store: S;
   chain: ChainPort;
   indexer: IndexerPort;
   clock?: Clock;
@@ -84,8 +84,8 @@ function errorMessage(error: unknown): string {
   return String(error);
 }
 
-export class SyncEngine {
-  readonly store: ActionStore;
+export class SyncEngine<S extends PendingActionStore = PendingActionStore> {
+  readonly store: S;
   private readonly chain: ChainPort;
   private readonly indexer: IndexerPort;
   private readonly clock: Clock;
@@ -95,6 +95,8 @@ export class SyncEngine {
   private readonly newId: () => string;
 
   private started = false;
+  /** start() was called and waits for the store's saved actions. */
+  private starting = false;
   private unsubscribe: (() => void) | undefined;
   private timeoutHandle: unknown;
   /** A pass whose read of the index failed, or that could not send a draft because the chain or
@@ -102,6 +104,8 @@ export class SyncEngine {
    * index may be busy (503) or briefly down, and no pushed block may come to trigger the next pass. */
   private fetchRetryMs = FETCH_RETRY_FIRST_MS;
   private fetchRetryHandle: unknown;
+  /** This pass could not save a draft (or read its stored copy): try again after the back-off. */
+  private saveFailed = false;
   /** While the chain has mined a watched action in a block the index has not reported, the
    * engine reads the index's block itself after this long (ms), doubling up to 8 s: a pushed
    * block can be lost (Ponder's live endpoint sends nothing for a change that commits while
@@ -126,7 +130,7 @@ export class SyncEngine {
   /** Every send the engine made, for tests and the health panel's honesty. */
   sends = 0;
 
-  constructor(options: SyncEngineOptions) {
+  constructor(options: SyncEngineOptions<S>) {
     this.store = options.store;
     this.chain = options.chain;
     this.indexer = options.indexer;
@@ -143,14 +147,27 @@ export class SyncEngine {
     this.updateCounts();
   }
 
-  /** Resumes everything saved (drafts are sent, pending ones followed) and reacts from now on. */
+  /** Resumes everything saved (drafts are sent, pending ones followed) and reacts from now on;
+   * a store still loading its saved actions is waited for first. */
   start(): Promise<void> {
+    const loading = this.store.loading();
+    if (!loading) return this.begin();
+    this.starting = true;
+    return loading.then(() => {
+      if (!this.starting) return;
+      this.starting = false;
+      return this.begin();
+    });
+  }
+
+  private begin(): Promise<void> {
     this.started = true;
     this.updateSubscription();
     return this.refresh();
   }
 
   stop(): void {
+    this.starting = false;
     this.started = false;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
@@ -256,6 +273,7 @@ export class SyncEngine {
   }
 
   private async pass(): Promise<void> {
+    this.saveFailed = false;
     let chainOnline = true;
     try {
       const head = await this.chain.getBlockNumber();
@@ -282,7 +300,7 @@ export class SyncEngine {
     // A draft held back by an unreachable chain or indexer is tried again after the back-off:
     // the browser's `online` event and the stream's reconnect are cues, but a network can fail
     // and come back without either (the stream, connected before, stays up meanwhile).
-    if (this.hasDrafts() && (!chainOnline || this.healthState.indexerOnline === false)) this.scheduleFetchRetry();
+    if (this.hasDrafts() && (!chainOnline || this.healthState.indexerOnline === false || this.saveFailed)) this.scheduleFetchRetry();
   }
 
   private hasDrafts(): boolean {
@@ -341,10 +359,20 @@ export class SyncEngine {
     }
   }
 
-  /** Sends one draft. Returns false when the chain is unreachable (stop trying for now). */
+  /** Sends one draft. Returns false when the chain is unreachable or the store cannot save
+   * (stop trying for now). Runs under the account's cross-tab lock, which it holds until what
+   * it sent is saved. */
   private async sendDraft(id: string): Promise<boolean> {
-    // Another tab may have sent it while this one waited for the lock.
-    this.store.reload();
+    // The draft is durable before anything is sent for it; another tab may have sent it while
+    // this one waited for the lock, so its stored copy is read again. Either failing, it waits.
+    try {
+      await this.store.flush();
+      await this.store.reread([id]);
+    } catch (error) {
+      this.saveFailed = true;
+      this.setHealth({ lastError: errorMessage(error) });
+      return false;
+    }
     let action = this.store.get(id);
     if (!action || action.status !== "draft") return true;
     try {
@@ -365,10 +393,13 @@ export class SyncEngine {
   private async reserveNonce(action: Action): Promise<Action> {
     const reservedAtBlock = await this.chain.getBlockNumber();
     const nonce = await this.chain.getNonce({ account: action.account, blockTag: "pending" });
-    return this.store.update(action.id, { nonce, reservedAtBlock });
+    const reserved = this.store.update(action.id, { nonce, reservedAtBlock });
+    await this.store.flush();
+    return reserved;
   }
 
-  /** Sends the action with the nonce it owns and follows the new hash. */
+  /** Sends the action with the nonce it owns and follows the new hash, which is saved before
+   * the lock is let go (a tab that takes it next finds the action pending). */
   private async sendWithNonce(action: Action): Promise<void> {
     const nonce = action.nonce!;
     const hash = await this.chain.send({ action, nonce, replace: action.hashes.length > 0 });
@@ -381,11 +412,19 @@ export class SyncEngine {
       error: undefined,
     });
     this.watch(action.id);
+    await this.store.flush();
   }
 
   /** A send failed. Returns false when the chain is unreachable (the draft waits); otherwise
    * the draft is settled and the next one may go. */
   private onSendError(id: string, error: unknown): boolean {
+    // Not saved: nothing more is sent until it is (a sent one stays pending in memory, and its
+    // saved nonce finds it after a reload).
+    if (error instanceof StoreWriteError) {
+      this.saveFailed = true;
+      this.setHealth({ lastError: error.message });
+      return false;
+    }
     if (error instanceof UnreachableError) {
       this.setHealth({ chainOnline: false, lastError: error.message });
       return false;

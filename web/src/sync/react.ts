@@ -2,11 +2,11 @@
 import { createContext, useContext, useMemo, useSyncExternalStore } from "react";
 import type { EngineHealth, SyncEngine } from "./engine";
 import { type ActionOwner, ownActions } from "./rules";
-import type { ActionStore } from "./store";
+import type { PendingActionStore, StoreNotice } from "./store";
 import type { Action } from "./types";
 
 /** `owner`: the connected wallet's account on the app's chain (undefined without a wallet). */
-export type SyncContextValue = { store: ActionStore; engine: SyncEngine | undefined; owner: ActionOwner | undefined };
+export type SyncContextValue = { store: PendingActionStore; engine: SyncEngine | undefined; owner: ActionOwner | undefined };
 export const SyncContext = createContext<SyncContextValue | undefined>(undefined);
 
 export function useSync(): SyncContextValue {
@@ -33,6 +33,16 @@ export function useActions(): Action[] {
   return useMemo(
     () => (chainId === undefined || account === undefined ? NONE : ownActions(all, { chainId, account })),
     [all, chainId, account],
+  );
+}
+
+/** What the person must know about where their actions are kept (in memory only, an earlier
+ * store unreadable, a write refused). */
+export function useStoreNotices(): readonly StoreNotice[] {
+  const { store } = useSync();
+  return useSyncExternalStore(
+    (listener) => store.subscribe(listener),
+    () => store.notices(),
   );
 }
 

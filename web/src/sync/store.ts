@@ -1,8 +1,62 @@
 /**
- * The pending-action store: a Map of actions, persisted to a key-value storage (localStorage in
- * the browser) with an age limit, and shared by tabs through the storage's change events.
+ * The pending-action store's contract (`PendingActionStore`), shared by its two implementations:
+ * `IdbActionStore` (idbStore.ts), what the browser uses, one IndexedDB record per action; and
+ * `ActionStore` here, a Map of actions persisted whole to a key-value storage with an age limit
+ * (the engine's tests and the benchmarks). The browser's earlier store was `ActionStore` on
+ * localStorage; its key is moved into IndexedDB once (its text format is `serializeActions`).
  */
+import { JengaError } from "../../../common/errors";
 import type { Action } from "./types";
+
+/** A change to the actions could not be written: it is kept in memory (shown, not durable), and
+ * nothing is sent for an action until it is. */
+export class StoreWriteError extends JengaError {
+  override name = "StoreWriteError";
+}
+
+/** Something the person must know about where their actions are kept. */
+export type StoreNotice = {
+  /** `memory-only`: nothing is saved, actions do not survive a reload; `legacy-unreadable`: the
+   * earlier store's data could not be read and was left in place; `write-failed`: a change
+   * could not be saved (it is retried with the next one). */
+  code: "memory-only" | "legacy-unreadable" | "write-failed";
+  message: string;
+};
+
+/**
+ * What the engine and the UI need of the store. Reads are synchronous, from an in-memory working
+ * copy; where saving is asynchronous, `flush()` says when every change made so far is durable.
+ */
+export type PendingActionStore = {
+  get: (id: string) => Action | undefined;
+  /** All actions, oldest first. The same array until something changes (for React). */
+  list: () => Action[];
+  /** Inserts a new action unless one carrying the same `intentId` is known; returns the one kept. */
+  add: (action: Action) => Action;
+  /** Inserts or replaces an action. */
+  put: (action: Action) => void;
+  /** Applies a patch to one action, stamps updatedAt and returns the new action. */
+  update: (id: string, patch: Partial<Action>) => Action;
+  /** Applies patches to several actions as one change (one write, one notification). */
+  updateMany: (patches: readonly { id: string; patch: Partial<Action> }[]) => Action[];
+  subscribe: (listener: () => void) => () => void;
+  /** Brings in what other tabs wrote where that can be read synchronously (localStorage); a store
+   * whose tabs tell each other of changes (IndexedDB) is current already, and applies every
+   * write to the stored record's newest copy. */
+  reload: () => void;
+  /** Reads these actions again from storage (another tab may have changed them, even a moment
+   * ago), keeping the newer copy of each. */
+  reread: (ids: readonly string[]) => Promise<void>;
+  /** Resolves once every change made so far is durable; rejects with StoreWriteError when one
+   * could not be written. */
+  flush: () => Promise<void>;
+  /** Until the saved actions are loaded, the promise of it; then undefined. */
+  loading: () => Promise<void> | undefined;
+  /** What the person must know (the same array until it changes; `subscribe` says when). */
+  notices: () => readonly StoreNotice[];
+  /** Calls `listener` after another tab's change has been read in. */
+  subscribeExternal?: (listener: () => void) => () => void;
+};
 
 /** The subset of the Web Storage API the store needs. */
 export type KeyValueStorage = {
@@ -38,7 +92,7 @@ export function deserializeActions(text: string): Action[] {
   return parsed as Action[];
 }
 
-export class ActionStore {
+export class ActionStore implements PendingActionStore {
   readonly key: string;
   private readonly storage: KeyValueStorage;
   private readonly maxAgeMs: number;
@@ -46,6 +100,7 @@ export class ActionStore {
   private actions = new Map<string, Action>();
   private listeners = new Set<() => void>();
   private snapshot: Action[] = [];
+  private readonly noticeList: readonly StoreNotice[] = [];
 
   constructor(options: ActionStoreOptions) {
     this.storage = options.storage;
@@ -157,6 +212,25 @@ export class ActionStore {
     return () => this.listeners.delete(listener);
   }
 
+  /** Storage is read synchronously: a reload reads every action. */
+  reread(_ids: readonly string[]): Promise<void> {
+    this.reload();
+    return Promise.resolve();
+  }
+
+  /** Every write is made before the call that makes it returns. */
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  loading(): undefined {
+    return undefined;
+  }
+
+  notices(): readonly StoreNotice[] {
+    return this.noticeList;
+  }
+
   private persist(): void {
     this.storage.setItem(this.key, serializeActions([...this.actions.values()]));
   }
@@ -167,7 +241,7 @@ export class ActionStore {
   }
 }
 
-/** An in-memory KeyValueStorage (tests; and a fallback where localStorage is unavailable). */
+/** An in-memory KeyValueStorage (tests and benchmarks). */
 export function memoryStorage(): KeyValueStorage & { data: Map<string, string> } {
   const data = new Map<string, string>();
   return {
