@@ -23,7 +23,7 @@ export const CHAMA_QUERY = gql`
       members(orderBy: "totalContributed", orderDirection: "desc", limit: 100) {
         items { address totalContributed totalReceived contributionCount }
       }
-      days(orderBy: "day", orderDirection: "asc", limit: 60) {
+      days(orderBy: "day", orderDirection: "desc", limit: 60) {
         items { day contributed paidOut contributionCount }
       }
     }

@@ -1,10 +1,10 @@
 /** One chama: totals, every member's actions in flight (the API's ledger), daily chart,
  * contributions and payouts (with the user's pending rows inline), members, and the actions:
  * stack, custom contribution, payout (admin only). */
-import { type FormEvent, useState } from "react";
+import { type FormEvent, Suspense, lazy, useState } from "react";
 import type { Address } from "viem";
 import { useApp } from "../appContext";
-import { accountHref, dayLabel, sameAddress, short } from "../format";
+import { accountHref, sameAddress, short } from "../format";
 import { CHAMA_QUERY, type ChamaData } from "../queries";
 import { useActions } from "../sync/react";
 import type { Action } from "../sync/types";
@@ -19,6 +19,9 @@ import { useLedgerFeed } from "../hooks/useLedger";
 import { LedgerRows } from "./LedgerRows";
 
 const STACK_SATS = 1_000n;
+
+/** The chart is its own chunk, loaded with the first chama page opened. */
+const DailyChart = lazy(() => import("./DailyChart").then((m) => ({ default: m.DailyChart })));
 
 /** The user's actions of `kind` on this chama that the indexed list does not show yet. */
 function openActions(actions: Action[], chamaId: bigint, kind: "contribution" | "payout", indexed: Set<string>): Action[] {
@@ -129,7 +132,9 @@ export function ChamaDetail({ id }: { id: bigint }) {
       <LedgerRows feed={ledger} shown={shownElsewhere} ownNonces={ownNonces} />
 
       <h2>Daily contributions</h2>
-      <DailyChart days={chama.days.items} />
+      <Suspense fallback={<p className="muted" data-testid="chart-loading">Loading the chart…</p>}>
+        <DailyChart days={chama.days.items} />
+      </Suspense>
 
       <h2>Contributions</h2>
       <table className="rows" data-testid="contributions">
@@ -375,37 +380,4 @@ function readRecipient(text: string): { address: Address; error?: undefined } | 
     if (error instanceof AddressError) return { error: error.message };
     throw error;
   }
-}
-
-/** Bars of contributed amount per UTC day, scaled with bigint arithmetic. */
-function DailyChart({ days }: { days: { day: number; contributed: string; contributionCount: number }[] }) {
-  const { unit } = useApp();
-  if (days.length === 0) return <p className="muted">No contributions yet.</p>;
-  const values = days.map((d) => BigInt(d.contributed));
-  const max = values.reduce((a, b) => (b > a ? b : a), 1n);
-  const width = 600;
-  const height = 120;
-  const bar = width / days.length;
-  return (
-    <svg className="chart" viewBox={`0 0 ${width} ${height + 16}`} role="img" aria-label="Contributions per day">
-      {days.map((d, i) => {
-        // A per-mille ratio is small: safe to make a Number for drawing.
-        const h = (Number((values[i]! * 1000n) / max) / 1000) * height;
-        return (
-          <g key={d.day}>
-            <rect x={i * bar + 2} y={height - h} width={Math.max(1, bar - 4)} height={h}>
-              <title>
-                {dayLabel(d.day)}: {formatAmount(values[i]!, unit)} in {d.contributionCount} contributions
-              </title>
-            </rect>
-            {days.length <= 20 || i % 3 === 0 ? (
-              <text x={i * bar + bar / 2} y={height + 12} textAnchor="middle">
-                {dayLabel(d.day)}
-              </text>
-            ) : null}
-          </g>
-        );
-      })}
-    </svg>
-  );
 }

@@ -1,39 +1,24 @@
 /** Lag over the last hour (or since the indexer started, if sooner): two small charts sharing
- * the time axis, blocks above and seconds below, each with its own labelled y-axis from zero. A
+ * a clock axis (UTC), blocks above and seconds below, each with its own labelled y-axis from zero. A
  * start-up spike does not flatten the rest: the scale follows the 95th percentile and the points
  * above it are drawn at the top and marked (see chartScale.ts). Drawn at the size it is shown,
  * so its text stays readable on a phone. */
-import { useEffect, useRef, useState } from "react";
 import type { SyncHealth } from "../../../common/ops-api";
-import { type ChartScale, chartScale, formatSeconds } from "../chartScale";
+import { type ChartScale, chartScale, formatSeconds, timeTicks } from "../chartScale";
+import { useWidth } from "../hooks/useWidth";
+import "../charts.css";
 
 type Sample = SyncHealth["lagHistory"][number];
-
-/** The element's width in CSS pixels, followed as it changes. */
-function useWidth(fallback: number) {
-  const ref = useRef<HTMLDivElement>(null);
-  const [width, setWidth] = useState(fallback);
-  useEffect(() => {
-    const element = ref.current;
-    if (!element) return;
-    const measure = () => setWidth(Math.max(240, Math.round(element.getBoundingClientRect().width)));
-    measure();
-    const observer = new ResizeObserver(measure);
-    observer.observe(element);
-    return () => observer.disconnect();
-  }, []);
-  return { ref, width };
-}
 
 const LEFT = 52;
 const RIGHT = 8;
 const PANEL = 92;
 const TITLE = 16;
 const GAP = 10;
-const AXIS = 18;
+const AXIS = 36;
 
 export function LagChart({ samples, asOf }: { samples: Sample[]; asOf?: string }) {
-  const { ref, width } = useWidth(600);
+  const { ref, width } = useWidth({ fallback: 600 });
   if (samples.length === 0) return <p className="muted" data-testid="lag-chart-empty">No samples yet.</p>;
   const times = samples.map((s) => Date.parse(s.at));
   const start = times[0]!;
@@ -43,7 +28,7 @@ export function LagChart({ samples, asOf }: { samples: Sample[]; asOf?: string }
   const span = end - start;
   const height = 2 * (TITLE + PANEL) + GAP + AXIS;
   const panels: { key: "blocks" | "seconds"; title: string; format: (v: number) => string }[] = [
-    { key: "blocks", title: "Lag in blocks", format: (v) => String(v) },
+    { key: "blocks", title: "Lag in blocks", format: (v) => v.toLocaleString("en-US") },
     { key: "seconds", title: "Lag in seconds", format: formatSeconds },
   ];
   const notes = panels.flatMap((panel) => {
@@ -83,12 +68,23 @@ export function LagChart({ samples, asOf }: { samples: Sample[]; asOf?: string }
             />
           );
         })}
-        <text x={LEFT} y={height - 4}>
-          {span >= 60_000 ? `${Math.round(span / 60_000)} min ago` : `${Math.round(span / 1000)} s ago`}
-        </text>
-        <text x={width - RIGHT} y={height - 4} textAnchor="end">
-          {asOf ?? "now"} · {samples.length} samples
-        </text>
+        <g data-testid="lag-time-axis">
+          <line className="axis" x1={LEFT} x2={width - RIGHT} y1={height - AXIS} y2={height - AXIS} />
+          {timeTicks({ start, end, maxTicks: Math.max(2, Math.floor(plot / 56)) }).map((tick) => (
+            <g key={tick.at}>
+              <line className="x-tick" x1={x(tick.at)} x2={x(tick.at)} y1={height - AXIS} y2={height - AXIS + 4} />
+              <text x={x(tick.at)} y={height - AXIS + 16} textAnchor="middle" data-testid="lag-time-tick">
+                {tick.label}
+              </text>
+            </g>
+          ))}
+          <text x={LEFT} y={height - 3}>
+            time (UTC) · last {span >= 60_000 ? `${Math.round(span / 60_000)} min` : `${Math.round(span / 1000)} s`}
+          </text>
+          <text x={width - RIGHT} y={height - 3} textAnchor="end">
+            {asOf ?? "now"} · {samples.length} samples
+          </text>
+        </g>
       </svg>
       {notes.map((note) => (
         <p key={note} className="muted small" data-testid="lag-clip-note">
@@ -124,7 +120,7 @@ function Panel(props: {
       {scale.ticks.map((tick) => (
         <g key={tick} className="tick">
           <line className="grid" x1={LEFT} x2={props.width - RIGHT} y1={y(tick)} y2={y(tick)} />
-          <text x={LEFT - 6} y={y(tick) + 4} textAnchor="end">
+          <text x={LEFT - 6} y={y(tick) + 4} textAnchor="end" data-testid="lag-y-tick">
             {props.format(tick)}
           </text>
         </g>
