@@ -1,27 +1,24 @@
 /** The shell: header (unit switch, wallet), offline banner, routes, the sync engine's lifetime,
  * health panel, and the toasts that follow each action. */
-import { useCallback, useEffect, useMemo, useState } from "react";
-import { createPublicClient, http } from "viem";
+import { lazy, useCallback, useEffect, useMemo, useState } from "react";
 import { AppContext, type AppContextValue } from "./appContext";
-import { AccountPage } from "./components/AccountPage";
-import { ChamaDetail } from "./components/ChamaDetail";
 import { ChamaList } from "./components/ChamaList";
-import { OperatorPage } from "./components/OperatorPage";
+import { LazyBoundary } from "./components/LazyBoundary";
+import type { WalletRuntimeProps } from "./components/WalletRuntime";
 import { useBrowserOnline } from "./hooks/useBrowserOnline";
 import { SyncHealthPanel } from "./components/SyncHealthPanel";
 import { Toasts } from "./components/Toasts";
 import type { AppConfig } from "./config";
 import { accountHref, short } from "./format";
-import { browserActionStore, browserLock, connectBrowserEvents } from "./sync/browser";
-import { SyncEngine } from "./sync/engine";
-import { ponderIndexer } from "./sync/ponderIndexer";
+import { browserActionStore } from "./sync/browser";
+import type { SyncEngine } from "./sync/engine";
 import { SyncContext } from "./sync/react";
 import type { ActionParams } from "./sync/types";
-import { viemChain } from "./sync/viemChain";
 import { UNITS, type Unit } from "./units";
 import { LOCAL_CHAIN_ID, chainFor } from "../../common/chain";
-import { DEV_ACCOUNT_COUNT, devWallet, injectedProvider } from "./wallet";
-import { useInjectedWallet } from "./hooks/useInjectedWallet";
+import { DEV_ACCOUNT_COUNT, injectedProvider } from "./walletFacts";
+import type { Wallet } from "./wallet";
+import type { InjectedWalletState } from "./hooks/useInjectedWallet";
 import { ChainSwitchPrompt, InjectedWalletStatus } from "./components/InjectedWallet";
 import { LedgerClient } from "./ledger";
 import { StoreNotices } from "./StoreNotices";
@@ -40,13 +37,57 @@ function useHashRoute(): string {
   return hash;
 }
 
+// The list is the first screen; every other page, and the wallet with the sync engine, is its
+// own chunk, loaded when first needed (see the README's "Bundle").
+const ChamaDetail = lazy(() => import("./components/ChamaDetail").then((m) => ({ default: m.ChamaDetail })));
+const AccountPage = lazy(() => import("./components/AccountPage").then((m) => ({ default: m.AccountPage })));
+const OperatorPage = lazy(() => import("./components/OperatorPage").then((m) => ({ default: m.OperatorPage })));
+const WalletRuntime = lazy(() => import("./components/WalletRuntime").then((m) => ({ default: m.WalletRuntime })));
+
+/** The injected wallet as the header shows it until the wallet code has loaded. */
+const INJECTED_LOADING: InjectedWalletState = {
+  provider: undefined,
+  address: undefined,
+  chainId: undefined,
+  wallet: undefined,
+  wrongChain: false,
+  busy: true,
+  error: undefined,
+  connect: () => undefined,
+  switchChain: () => undefined,
+};
+
 function Route({ hash }: { hash: string }) {
   const chama = /^#\/chama\/(\d+)$/.exec(hash);
-  if (chama) return <ChamaDetail id={BigInt(chama[1]!)} />;
   const account = /^#\/account\/(0x[0-9a-fA-F]{40})$/.exec(hash);
-  if (account) return <AccountPage address={account[1]!} />;
-  if (hash === "#/operator") return <OperatorPage />;
-  return <ChamaList />;
+  if (!chama && !account && hash !== "#/operator") return <ChamaList />;
+  return (
+    <LazyBoundary what="this page">
+      {chama ? <ChamaDetail id={BigInt(chama[1]!)} /> : account ? <AccountPage address={account[1]!} /> : <OperatorPage />}
+    </LazyBoundary>
+  );
+}
+
+/** The wallet and the sync engine, loaded once the first screen is up; a line says so meanwhile. */
+function WalletLoader(props: WalletRuntimeProps & { loaded: boolean }) {
+  const { loaded, ...runtime } = props;
+  return (
+    <LazyBoundary
+      what="the wallet"
+      fallback={
+        <p className="muted small wallet-loading" role="status" data-testid="wallet-loading">
+          Loading the wallet…
+        </p>
+      }
+    >
+      <WalletRuntime {...runtime} />
+      {loaded ? null : (
+        <p className="muted small wallet-loading" role="status" data-testid="wallet-loading">
+          Loading the wallet…
+        </p>
+      )}
+    </LazyBoundary>
+  );
 }
 
 /** Shown while the browser says it is offline: nothing on screen can be current then. */
@@ -63,12 +104,7 @@ function OfflineBanner() {
 
 export function App({ config }: { config: AppConfig }) {
   const chain = useMemo(() => chainFor({ chainId: config.chainId, rpcUrl: config.rpcUrl }), [config]);
-  const publicClient = useMemo(
-    () => createPublicClient({ chain, transport: http(config.rpcUrl, { retryCount: 1, timeout: 10_000 }), cacheTime: 0 }),
-    [chain, config.rpcUrl],
-  );
   const store = browserActionStore();
-  const indexer = useMemo(() => ponderIndexer({ url: config.indexerUrl, chainId: config.chainId }), [config]);
   // The API's transaction ledger lives beside /sync-health and /graphql.
   const ledger = useMemo(() => new LedgerClient({ url: config.indexerUrl }), [config.indexerUrl]);
   useEffect(() => {
@@ -89,35 +125,12 @@ export function App({ config }: { config: AppConfig }) {
     const saved = Number(localStorage.getItem(DEV_ACCOUNT_KEY) ?? "0");
     return Number.isInteger(saved) && saved >= 0 && saved < DEV_ACCOUNT_COUNT ? saved : 0;
   });
-  const injected = useInjectedWallet({ chain, enabled: hasInjected });
-  const wallet = useMemo(
-    () => (devAllowed ? devWallet({ chain, rpcUrl: config.rpcUrl, index: devIndex }) : injected.wallet),
-    [devAllowed, chain, config.rpcUrl, devIndex, injected.wallet],
-  );
-
+  // Set by WalletRuntime once its chunk has loaded.
+  const [injected, setInjected] = useState<InjectedWalletState>(INJECTED_LOADING);
+  const [walletState, setWallet] = useState<{ wallet: Wallet | undefined }>();
+  const wallet = walletState?.wallet;
+  const onWallet = useCallback((next: Wallet | undefined) => setWallet({ wallet: next }), []);
   const [engine, setEngine] = useState<SyncEngine>();
-  useEffect(() => {
-    if (!wallet) return;
-    const next = new SyncEngine({
-      store,
-      chain: viemChain({
-        publicClient,
-        walletClient: wallet.client,
-        address: config.chamaAddress,
-        relay: { relay: (raw) => ledger.relay(raw), register: (hash) => ledger.register(hash) },
-      }),
-      indexer,
-      lock: browserLock(),
-      timeoutMs: config.txTimeoutMs,
-    });
-    const disconnect = connectBrowserEvents(next);
-    setEngine(next);
-    void next.start();
-    return () => {
-      disconnect();
-      next.stop();
-    };
-  }, [wallet, store, publicClient, indexer, ledger, config.chamaAddress, config.txTimeoutMs]);
 
   const submit = useCallback(
     (params: ActionParams, options: { intentId?: string } = {}) => {
@@ -202,6 +215,13 @@ export function App({ config }: { config: AppConfig }) {
           </div>
         </header>
         <OfflineBanner />
+        <WalletLoader
+          loaded={walletState !== undefined}
+          {...{ config, chain, store, ledger, hasInjected, devAllowed, devIndex }}
+          onInjected={setInjected}
+          onWallet={onWallet}
+          onEngine={setEngine}
+        />
         <OfflineShellNotices />
         <StoreNotices />
         <ChainSwitchPrompt injected={injected} chain={chain} />

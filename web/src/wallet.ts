@@ -21,11 +21,19 @@ import {
   isAddress,
   numberToHex,
 } from "viem";
-import { LOCAL_CHAIN_ID, anvilAccount } from "../../common/chain";
+import { mnemonicToAccount } from "viem/accounts";
+import { ANVIL_MNEMONIC, LOCAL_CHAIN_ID } from "../../common/chain";
 import { JengaError } from "../../common/errors";
 import { isUserRejection } from "./sync/viemChain";
+import { DEV_ACCOUNT_COUNT, injectedProvider } from "./walletFacts";
 
-export const DEV_ACCOUNT_COUNT = 10;
+export { DEV_ACCOUNT_COUNT, injectedProvider };
+
+/** anvil's account `index`, derived here rather than by common/chain's anvilAccount: that module
+ * is in the first screen's chunk, and the derivation (bip32, secp256k1) belongs in the wallet's. */
+function anvilAccount(index: number) {
+  return mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex: index });
+}
 
 export type Wallet = {
   kind: "injected" | "dev";
@@ -46,10 +54,6 @@ export class WalletRequestError extends JengaError {
 /** The person declined the request in their wallet. */
 export class WalletRejectedError extends WalletRequestError {
   override name = "WalletRejectedError";
-}
-
-export function injectedProvider(): EIP1193Provider | undefined {
-  return (globalThis as { ethereum?: EIP1193Provider }).ethereum;
 }
 
 export function devAddresses(): Address[] {

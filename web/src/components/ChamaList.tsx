@@ -6,7 +6,7 @@ import { CHAMAS_QUERY, type ChamasData } from "../queries";
 import { useActions } from "../sync/react";
 import { formatAmount, readAmount } from "../units";
 import { ActionRows } from "./ActionRows";
-import { type Review, ReviewDialog } from "./ReviewDialog";
+import { type Review, ReviewDialog } from "./LazyReviewDialog";
 import { useIndexedQuery } from "../hooks/useIndexedQuery";
 import { MAX_NAME_BYTES, nameBytes } from "../../../common/chain";
 
