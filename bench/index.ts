@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only backfill,realtime,reads,reconcile] [-- --set VAR=value] [-- --peers]`
+ * `npm run bench [-- --quick] [-- --only backfill,realtime,reads,reconcile,bundle] [-- --set VAR=value] [-- --peers]`
  *
  * Runs every benchmark in one process tree against servers it starts itself on 127.0.0.1
  * (anvil, a private PostgreSQL cluster, the real indexer), prints a table and writes
@@ -17,6 +17,7 @@ import { projectRoot } from "../scripts/lib/chama";
 import { startPostgres } from "../scripts/lib/postgres";
 import { BENCH_RPC_FANOUT } from "../config/env";
 import { type BackfillResult, runBackfill } from "./backfill";
+import { type BundleResult, runBundle } from "./bundle";
 import { type ChainSpec, ensureChain } from "./chain";
 import { type PeerFailure, type PeerResult, chainTables, compareWithPeers, installPeers, runPeer } from "./peers";
 import { type ReadsResult, runReads } from "./reads";
@@ -50,7 +51,7 @@ const SIZES = {
   { dense: ChainSpec; sparse: ChainSpec; reads: ChainSpec; realtimeSamples: number; readSeconds: number; reconcile: { pending: number; indexed: number } }
 >;
 
-const BENCHES = ["backfill", "realtime", "reads", "reconcile"] as const;
+const BENCHES = ["backfill", "realtime", "reads", "reconcile", "bundle"] as const;
 type Bench = (typeof BENCHES)[number];
 
 export class UsageError extends JengaError {
@@ -127,6 +128,7 @@ async function main() {
   let realtime: RealtimeResult | undefined;
   const reads: ReadsResult[] = [];
   let reconcileResult: ReconcileResult | undefined;
+  let bundle: BundleResult | undefined;
   try {
     if (args.only.includes("backfill")) {
       const installed = args.peers ? await installPeers({ log }) : { ready: [], failures: [] };
@@ -192,6 +194,7 @@ async function main() {
       : null,
     reads,
     reconcile: reconcileResult ?? null,
+    bundle: bundle ?? null,
   };
   const date = new Date().toISOString().slice(0, 10);
   const dir = path.join(projectRoot, "bench", "results");
@@ -256,6 +259,16 @@ async function main() {
       ["matching alone", r.pending, r.indexed, r.matchMs, r.naiveMs, ratio(r.naiveMs, r.matchMs)],
     ]));
     log(`${r.reconciled} reconciled in ${r.saves} save(s) and ${r.notifications} notification(s); target < 50 ms (engine pass on resume): ${mark(r.ms < 50)}; live: ${mark(r.livePassMs < 50)}`);
+    log("");
+  }
+  if (bundle) {
+    log(table([
+      ["bundle (gzipped JS)", "KiB", "chunks"],
+      ["first screen", bundle.firstScreenGzipKiB, bundle.chunks.filter((c) => c.firstScreen).length],
+      ["all, lazy included", bundle.totalGzipKiB, bundle.chunks.length],
+    ]));
+    log(`largest on demand: ${bundle.chunks.filter((c) => !c.firstScreen).slice(0, 4).map((c) => `${c.file} ${round(c.gzipBytes / 1024, 1)} KiB`).join(", ")}`);
+    log(`target first screen <= 150 kB (${bundle.budgetGzipKiB} KiB) gzipped: ${mark(bundle.withinBudget)}`);
     log("");
   }
   log(`load average ${loadStart.join(" ")} -> ${loadEnd.join(" ")}; ${((Date.now() - started) / 1000).toFixed(0)} s in all; wrote ${path.relative(projectRoot, file)}`);
