@@ -164,6 +164,7 @@ async function main() {
     if (args.only.includes("reconcile")) {
       reconcileResult = await runReconcile({ ...sizes.reconcile, log });
     }
+    if (args.only.includes("bundle")) bundle = await runBundle({ log });
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
