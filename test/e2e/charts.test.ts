@@ -5,6 +5,7 @@
  * day from the first contribution to the last, days without contributions included; one huge
  * day does not flatten the others. The operator page, loaded on demand (its chunk is not fetched
  * by the list), shows the lag chart with its own axes for blocks and seconds and a clock axis.
+ * A chart that first appears with a chama's first contribution is drawn at the phone's width.
  * Screenshots of both charts at 390 px and 1280 px go to test-results/.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -63,6 +64,7 @@ beforeAll(async () => {
     seed: async ({ chain, address }) => {
       const admin = chamaAs({ chain, address, account: accounts[0]! });
       await admin.createChama("Chart Savers", 0n);
+      await admin.createChama("First Day Savers", 0n);
       const member = chamaAs({ chain, address, account: accounts[1]! });
       const start = (await chain.publicClient.getBlock()).timestamp;
       // Noon of the first day, so every offset lands on its own UTC day.
@@ -161,6 +163,21 @@ describe("charts in Chromium (production build)", () => {
     await chart.scrollIntoViewIfNeeded();
     await page.getByTestId("daily-chart").screenshot({ path: screenshotPath("charts-daily-390") });
     await page.screenshot({ path: screenshotPath("charts-chama-390"), fullPage: true });
+    await page.close();
+  });
+
+  test("a chart that appears with the first contribution is drawn at the phone's width", async () => {
+    const page = await stack.context.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await useDevAccount(page, 2);
+    await page.goto(`${url}/#/chama/2`);
+    await page.getByText("No contributions yet.").waitFor({ timeout: 30_000 });
+    // Contributed from outside the page: the indexed block is pushed and the chart mounts then.
+    await chamaAs({ chain: stack.chain, address: stack.address, account: accounts[1]! }).contribute(2n, 1_000n * SAT);
+    const chart = page.getByTestId("daily-chart");
+    await chart.waitFor({ timeout: 30_000 });
+    await expect.poll(async () => Number(await chart.getAttribute("width")), { timeout: 5_000 }).toBeLessThan(390);
+    await noHorizontalScroll(page);
     await page.close();
   });
 
