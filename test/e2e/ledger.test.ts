@@ -128,7 +128,14 @@ describe("every member's pending actions, from the ledger, in Chromium", () => {
       console.log(`ledger row in the other window ${latencyMs} ms after the relay's answer`);
       expect(latencyMs).toBeLessThan(1_000);
       const row = observer.locator(`[data-testid=ledger-row][data-hash="${hash}"]`);
-      expect(await row.getAttribute("data-status")).toBe("pending");
+      // The row may first show the draft (recorded, being broadcast): the stream sends every
+      // change in order, and the relay had answered pending.
+      await waitFor({
+        what: `the observer's row for ${hash} to say pending`,
+        timeoutMs: 5_000,
+        intervalMs: 20,
+        check: async () => ((await row.getAttribute("data-status")) === "pending" ? true : undefined),
+      });
       expect(await row.getByTestId("ledger-line").textContent()).toMatch(
         new RegExp(`^${short(accounts[SENDER]!.address.toLowerCase()).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} · 1,000 sats · pending \\d+ s$`),
       );
