@@ -143,6 +143,8 @@ export class Follower {
   private stopped = true;
   /** Hashes intake is handling right now: a pass leaves them alone. */
   readonly busy = new Set<string>();
+  /** Settled records the next pass looks at again whatever their height (`recheck`). */
+  private readonly rechecks = new Set<string>();
   lastPassAt: Date | null = null;
   lastError: string | null = null;
 
@@ -184,13 +186,25 @@ export class Follower {
     }, ms);
   }
 
-  /** One pass over every watched record. */
+  /** Has the next pass look again at these confirmed or reconciled records, below the watch
+   * window too: the reconciler found the chain disagreeing with them (a reorg deeper than
+   * `finalityBlocks` took their block, say), and the chain wins. */
+  recheck(hashes: string[]): void {
+    for (const hash of hashes) this.rechecks.add(hash.toLowerCase());
+  }
+
+  /** One pass over every watched record, and the records asked for by `recheck`. */
   async pass(): Promise<void> {
     const { store, chain } = this.p;
     const head = await chain.getBlockNumber();
     const sinceBlock = head > BigInt(this.p.finalityBlocks) ? head - BigInt(this.p.finalityBlocks) : 0n;
     if (this.p.events) await this.adopt({ head });
-    const records = (await store.watched({ sinceBlock })).filter((r) => !this.busy.has(r.hash));
+    const asked = [...this.rechecks];
+    const watched = await store.watched({ sinceBlock });
+    const seen = new Set(watched.map((r) => r.hash));
+    const again = (await store.settledByHash(asked)).filter((r) => !seen.has(r.hash));
+    for (const hash of asked) this.rechecks.delete(hash);
+    const records = [...watched, ...again].filter((r) => !this.busy.has(r.hash));
     if (records.length === 0) return;
     const indexed = await this.p.indexed(records.map((r) => r.hash));
     const nonces = new Map<string, number>();

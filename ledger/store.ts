@@ -468,6 +468,16 @@ export class LedgerStore {
     return rows.map(toRecord);
   }
 
+  /** The records of these hashes that a follower pass can move (confirmed or reconciled), at any
+   * height: what a reconciliation found the chain disagreeing with. */
+  async settledByHash(hashes: string[]): Promise<LedgerRecord[]> {
+    if (hashes.length === 0) return [];
+    const rows = await this.sql.query(`SELECT ${COLUMNS} FROM ${this.t} WHERE status IN ('confirmed', 'reconciled') AND hash = ANY($1) ORDER BY seq`, [
+      hashes.map((h) => h.toLowerCase()),
+    ]);
+    return rows.map(toRecord);
+  }
+
   /** Records that timed out (failed with reason "timeout") at or after `since`, oldest first,
    * `limit` at most: what the stuck-actions alert lists. */
   async timedOutSince(params: { since: Date; limit: number }): Promise<LedgerRecord[]> {

