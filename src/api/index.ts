@@ -4,6 +4,7 @@ import { getTableName, isTable } from "drizzle-orm";
 import { Hono } from "hono";
 import { client, graphql, sql } from "ponder";
 import { loadApiEnv, loadEnv, loadLedgerEnv, loadSqlEnv } from "../../config/env";
+import { createGraphiQL, introspectionFrom } from "./graphiql";
 import { bodyCap, catchThrown, corsPolicy, graphqlGuard, internalError, loadShedder, sameOriginOnly } from "./limits";
 import { createOpsApp, servedSchema } from "./ops";
 import { responseCache } from "./response-cache";
@@ -90,7 +91,19 @@ if (apiEnv.graphqlCacheMaxEntries > 0) {
   app.use("/", cache);
 }
 
-// GraphQL for the frontend; GET serves GraphiQL.
+// GraphiQL for a browser's GET (./graphiql.ts), every file from this server; its files under
+// /graphiql/ are never shed (a page that half loads helps nobody).
+const graphiql = createGraphiQL({
+  // Its docs and completion: the fixed introspection query (depth 21 as the limit counts it)
+  // answered by a GraphQL middleware of its own, since the public limit of 8 refuses it. No
+  // client's query ever reaches this one.
+  introspect: introspectionFrom(graphql({ db, schema }, { ...graphqlLimits, maxOperationDepth: 32 })),
+});
+app.route("/", graphiql.assets);
+app.use("/graphql", graphiql.page);
+app.use("/", graphiql.page);
+
+// GraphQL for the frontend (POST; a GET that does not ask for HTML still gets Ponder's answer).
 app.use("/graphql", graphql({ db, schema }, graphqlLimits));
 app.use("/", graphql({ db, schema }, graphqlLimits));
 
