@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only backfill,realtime,reads,reconcile,bundle] [-- --set VAR=value] [-- --peers]`
+ * `npm run bench [-- --quick] [-- --only backfill,realtime,reads,reconcile,recovery,bundle] [-- --set VAR=value] [-- --peers]`
  *
  * Runs every benchmark in one process tree against servers it starts itself on 127.0.0.1
  * (anvil, a private PostgreSQL cluster, the real indexer), prints a table and writes
@@ -23,6 +23,7 @@ import { type PeerFailure, type PeerResult, chainTables, compareWithPeers, insta
 import { type ReadsResult, runReads } from "./reads";
 import { type RealtimeResult, runRealtime } from "./realtime";
 import { type ReconcileResult, runReconcile } from "./reconcile";
+import { type RecoveryResult, runRecovery } from "./recovery";
 import { loadAverage } from "./lib/rss";
 import { round } from "./lib/stats";
 import { JengaError } from "../common/errors";
@@ -51,7 +52,7 @@ const SIZES = {
   { dense: ChainSpec; sparse: ChainSpec; reads: ChainSpec; realtimeSamples: number; readSeconds: number; reconcile: { pending: number; indexed: number } }
 >;
 
-const BENCHES = ["backfill", "realtime", "reads", "reconcile", "bundle"] as const;
+const BENCHES = ["backfill", "realtime", "reads", "reconcile", "recovery", "bundle"] as const;
 type Bench = (typeof BENCHES)[number];
 
 export class UsageError extends JengaError {
@@ -128,6 +129,7 @@ async function main() {
   let realtime: RealtimeResult | undefined;
   const reads: ReadsResult[] = [];
   let reconcileResult: ReconcileResult | undefined;
+  let recovery: { pglite: RecoveryResult; postgres: RecoveryResult } | undefined;
   let bundle: BundleResult | undefined;
   try {
     if (args.only.includes("backfill")) {
@@ -164,6 +166,10 @@ async function main() {
     if (args.only.includes("reconcile")) {
       reconcileResult = await runReconcile({ ...sizes.reconcile, log });
     }
+    if (args.only.includes("recovery")) {
+      log("Crash recovery: SIGKILL during realtime, then a restart on the same storage");
+      recovery = await runRecovery({ postgresUrl: postgres.url, env: args.env, log });
+    }
     if (args.only.includes("bundle")) bundle = await runBundle({ log });
   } finally {
     process.off("SIGINT", onSignal);
@@ -195,6 +201,7 @@ async function main() {
       : null,
     reads,
     reconcile: reconcileResult ?? null,
+    recovery: recovery ?? null,
     bundle: bundle ?? null,
   };
   const date = new Date().toISOString().slice(0, 10);
@@ -260,6 +267,14 @@ async function main() {
       ["matching alone", r.pending, r.indexed, r.matchMs, r.naiveMs, ratio(r.naiveMs, r.matchMs)],
     ]));
     log(`${r.reconciled} reconciled in ${r.saves} save(s) and ${r.notifications} notification(s); target < 50 ms (engine pass on resume): ${mark(r.ms < 50)}; live: ${mark(r.livePassMs < 50)}`);
+    log("");
+  }
+  if (recovery) {
+    log(table([
+      ["recovery after SIGKILL", "seconds to new head", "of it start-up", "lock wait"],
+      ...[recovery.pglite, recovery.postgres].map((r) => [r.database, r.seconds, r.startupSeconds, r.lockWait ? "yes" : "no"]),
+    ]));
+    log(`target <= 10 s on both: ${mark(recovery.pglite.seconds <= 10 && recovery.postgres.seconds <= 10)}`);
     log("");
   }
   if (bundle) {

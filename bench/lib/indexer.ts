@@ -10,7 +10,7 @@ import { LOCAL_CHAIN_ID } from "../../common/chain";
 import { graphql as graphqlData } from "../../common/graphql";
 import { spawnPonder, waitForPonderHealth } from "../../scripts/lib/ponder";
 import { getFreePort } from "../../scripts/lib/ports";
-import { stopProcess, waitFor } from "../../scripts/lib/processes";
+import { stopProcess, waitFor, waitForExit } from "../../scripts/lib/processes";
 import { sampleRss } from "./rss";
 
 export type BenchDatabase = { kind: "pglite" } | { kind: "postgres"; url: string };
@@ -24,7 +24,13 @@ export type RunningIndexer = {
   graphql: <T>(query: string, variables?: Record<string, unknown>) => Promise<T>;
   indexedBlock: () => Promise<number | undefined>;
   stop: () => Promise<void>;
+  /** SIGKILL (a crash); the storage is kept for a restart on it. */
+  kill: () => Promise<void>;
+  /** Where it keeps its data, for a restart (`storage` of the next start). */
+  storage: BenchStorage;
 };
+
+export type BenchStorage = { schema: string; pgliteDirectory: string };
 
 let counter = 0;
 
@@ -35,10 +41,12 @@ export async function startBenchIndexer(params: {
   startBlock: number;
   database: BenchDatabase;
   env?: Record<string, string>;
+  /** Restart on an earlier run's data (default: fresh storage, removed on stop). */
+  storage?: BenchStorage;
 }): Promise<RunningIndexer> {
   const port = await getFreePort();
-  const schema = `bench_${process.pid}_${counter++}`;
-  const pgliteDirectory = mkdtempSync(path.join(os.tmpdir(), "jenga-bench-pglite-"));
+  const storage = params.storage ?? { schema: `bench_${process.pid}_${counter++}`, pgliteDirectory: mkdtempSync(path.join(os.tmpdir(), "jenga-bench-pglite-")) };
+  const { schema, pgliteDirectory } = storage;
   const child = spawnPonder({
     args: ["start", "--port", String(port), "--hostname", "127.0.0.1", "--schema", schema],
     stdio: "pipe",
@@ -63,6 +71,12 @@ export async function startBenchIndexer(params: {
   const stop = async () => {
     await stopProcess(child, { graceMs: 5_000 });
     rmSync(pgliteDirectory, { recursive: true, force: true });
+    rmSync(`${pgliteDirectory}.pid`, { force: true });
+  };
+  const kill = async () => {
+    const exited = waitForExit(child);
+    child.kill("SIGKILL");
+    await exited;
   };
   const graphql = async <T>(query: string, variables?: Record<string, unknown>): Promise<T> => {
     exitedEarly();
@@ -81,7 +95,7 @@ export async function startBenchIndexer(params: {
     await stop();
     throw error;
   }
-  return { url, schema, pid: child.pid!, logs: () => output, graphql, indexedBlock, stop };
+  return { url, schema, pid: child.pid!, logs: () => output, graphql, indexedBlock, stop, kill, storage };
 }
 
 export type Counts = { chamas: number; contributions: number; payouts: number };
