@@ -8,6 +8,7 @@ import { type Address, type Hex, createPublicClient, getAddress, http, isAddress
 import { LOCAL_CHAIN_ID, PONDER_FINALITY_BLOCKS } from "../common/chain";
 import { JengaError, type JengaErrorOptions, errorMessage } from "../common/errors";
 import { DatabaseCheckError, checkChainCache, openStartupDatabase } from "./chain-cache";
+import { claimPgliteDirectory, holdPostgresLock, pgliteHolder, ponderSchema } from "./indexer-lock";
 
 export const LOCAL_RPC_URL = "http://127.0.0.1:8545";
 
@@ -292,7 +293,7 @@ const processState = globalThis as { [DATABASE_CHECKED]?: boolean };
  * contract at the configured address, the start block not beyond the head, the database
  * reachable, and Ponder's sync cache still matching the chain (a reset chain's cache is dropped,
  * see config/chain-cache.ts). Throws a ConfigError that names the fix. */
-export async function preflight(env: Env, options: { timeoutMs?: number; log?: (line: string) => void } = {}): Promise<void> {
+export async function preflight(env: Env, options: { timeoutMs?: number; log?: (line: string) => void; schema?: string } = {}): Promise<void> {
   const client = await assertChain(env, options);
   const code = await client.getCode({ address: env.chamaAddress });
   if (!code || code === "0x") {
@@ -316,6 +317,15 @@ export async function preflight(env: Env, options: { timeoutMs?: number; log?: (
   }
 
   if (processState[DATABASE_CHECKED]) return;
+  const log = options.log ?? console.warn;
+  const schema = options.schema ?? ponderSchema();
+  // Two processes on one PGlite directory would corrupt it: refuse before opening it.
+  const holder = env.databaseUrl ? undefined : pgliteHolder(env.pgliteDirectory);
+  if (holder !== undefined) {
+    throw new ConfigError(
+      `The PGlite directory ${env.pgliteDirectory} is in use by indexer process ${holder}: stop it first, or set PGLITE_DIRECTORY to another directory (one directory belongs to one process).`,
+    );
+  }
   let database: Awaited<ReturnType<typeof openStartupDatabase>>;
   try {
     database = await openStartupDatabase({ databaseUrl: env.databaseUrl, pgliteDirectory: env.pgliteDirectory, connectTimeoutMs: options.timeoutMs });
@@ -326,11 +336,17 @@ export async function preflight(env: Env, options: { timeoutMs?: number; log?: (
   }
   if (database) {
     try {
+      // The indexer lock (./indexer-lock.ts): on PostgreSQL held for the life of the process; on
+      // either database a crashed indexer's stale lock mark is cleared.
+      if (env.databaseUrl) await holdPostgresLock({ databaseUrl: env.databaseUrl, schema, log, connectTimeoutMs: options.timeoutMs });
       const result = await checkChainCache({ database, chainId: env.chainId, client });
-      if (result.status === "dropped") (options.log ?? console.warn)(result.message);
+      if (result.status === "dropped") log(result.message);
+      if (!env.databaseUrl) await claimPgliteDirectory({ directory: env.pgliteDirectory, schema, db: database, log });
     } finally {
       await database.close();
     }
+  } else if (!env.databaseUrl) {
+    await claimPgliteDirectory({ directory: env.pgliteDirectory, schema, db: undefined, log });
   }
   processState[DATABASE_CHECKED] = true;
 }

@@ -140,7 +140,7 @@ export async function startIndexer(params: {
   };
 
   try {
-    // A restart after a crash waits for the dead run's schema lock to expire (up to 25 s).
+    // A restart on a schema another live process holds waits for Ponder's lock (up to 25 s).
     await waitForPonderHealth({ url, what: "the indexer's HTTP server", exitedEarly, timeoutMs: 90_000, intervalMs: 100 });
   } catch (error) {
     await stop();
