@@ -1,16 +1,28 @@
 /**
  * Client reconciliation: one whole pass of the web client's sync engine (the real SyncEngine
- * and ActionStore from web/src/sync/) for `pending` saved actions against `indexed` rows, all
- * handed over through its indexer port, against the naive search-in-a-loop on the same data.
- * Both must give the same outcome for every action. The engine's matching alone
- * (`indexRowsByHash` + `findIndexedRow`) is timed too.
+ * from web/src/sync/) for `pending` saved actions against `indexed` rows, all handed over
+ * through its indexer port, against the naive search-in-a-loop on the same data. Both must give
+ * the same outcome for every action. The pass runs on the browser's store, IdbActionStore, on
+ * fake-indexeddb (Node has no IndexedDB; the time until its transaction has committed is timed
+ * too), and for comparison on the earlier store, ActionStore on a localStorage stand-in (one
+ * JSON text of every action). The engine's matching alone (`indexRowsByHash` +
+ * `findIndexedRow`) is timed too.
  */
+import "fake-indexeddb/auto";
 import { type Address, type Hash, keccak256, toHex } from "viem";
 import { LOCAL_CHAIN_ID, SAT } from "../common/chain";
 import { SyncEngine } from "../web/src/sync/engine";
 import { findIndexedRow, indexRowsByHash } from "../web/src/sync/matching";
 import type { IndexerPort } from "../web/src/sync/ports";
-import { ActionStore, DEFAULT_STORAGE_KEY, type KeyValueStorage, memoryStorage, serializeActions } from "../web/src/sync/store";
+import { IdbActionStore } from "../web/src/sync/idbStore";
+import {
+  ActionStore,
+  DEFAULT_STORAGE_KEY,
+  type KeyValueStorage,
+  type PendingActionStore,
+  memoryStorage,
+  serializeActions,
+} from "../web/src/sync/store";
 import type { Action, ActionKind, ActionParams, IndexedRow } from "../web/src/sync/types";
 import { FakeChain } from "../test/_support/fakes";
 import { round } from "./lib/stats";
@@ -19,9 +31,16 @@ import { JengaError } from "../common/errors";
 export type ReconcileResult = {
   pending: number;
   indexed: number;
+  /** The store the figures below are for: the browser's, IndexedDB (fake-indexeddb in Node). */
+  store: "indexeddb";
   /** One whole SyncEngine pass resuming the saved actions, best of 5: matching plus the store
-   * update it makes. */
+   * update it makes (applied to the working copy, its transaction issued). */
   ms: number;
+  /** From the same start until the pass's transaction has committed (`flush()`), same run. */
+  commitMs: number;
+  /** Records the pass wrote, and transactions. */
+  recordsWritten: number;
+  transactions: number;
   /** The naive search-in-a-loop (matching only), same data, one run. */
   naiveMs: number;
   /** CPU time of that pass (least of the runs). */
@@ -34,6 +53,10 @@ export type ReconcileResult = {
   /** The next pass, live: the other half's rows indexed, on a store that has saved already. */
   livePassMs: number;
   liveCpuMs: number;
+  liveCommitMs: number;
+  liveRecordsWritten: number;
+  /** The same passes on the earlier store (ActionStore, one localStorage text), same run. */
+  localStorage: { ms: number; cpuMs: number; livePassMs: number; liveCpuMs: number };
   /** The engine's matching alone (`indexRowsByHash` + `findIndexedRow`), best of 5. */
   matchMs: number;
 };
@@ -168,13 +191,70 @@ function countingStorage(): KeyValueStorage & { writes: number } {
 }
 
 /** Wall time and this process's CPU time (all its threads, GC included) of the fastest run;
- * the CPU time is the least of the runs, and is what a busy shared machine disturbs least. */
-type PassOutcome = { ms: number; cpuMs: number; reconciled: number; saves: number; notifications: number };
+ * the CPU time is the least of the runs, and is what a busy shared machine disturbs least.
+ * `commitMs`: wall time until the store's writes committed; `saves`: storage writes
+ * (transactions for IndexedDB), `records`: action records written. */
+type PassOutcome = { ms: number; cpuMs: number; commitMs: number; reconciled: number; saves: number; records: number; notifications: number };
 
 /** The run with the least wall time, with the least CPU time of all runs. */
 function fastest(runs: readonly PassOutcome[]): PassOutcome {
   const best = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
   return { ...best, cpuMs: Math.min(...runs.map((run) => run.cpuMs)) };
+}
+
+/** A store loaded with the saved actions, as a page finds them on load, with its write count. */
+type SavedStore = { store: PendingActionStore; writes: () => { saves: number; records: number }; close: () => Promise<void> };
+
+/** The earlier store: one localStorage text holding every action. */
+function savedLocalStorage(saved: string): SavedStore {
+  const storage = countingStorage();
+  storage.setItem(DEFAULT_STORAGE_KEY, saved);
+  storage.writes = 0;
+  const store = new ActionStore({ storage, now: Date.now });
+  let records = 0;
+  store.subscribe(() => undefined);
+  return {
+    store,
+    writes: () => {
+      // Each save rewrites every action.
+      records = storage.writes * store.list().length;
+      return { saves: storage.writes, records };
+    },
+    close: async () => undefined,
+  };
+}
+
+let dbRuns = 0;
+
+/** The browser's store on fake-indexeddb: a fresh database holding the saved actions (moved in
+ * from the earlier store's text, as a first load does), then opened again as a page load. */
+async function savedIndexedDb(saved: string): Promise<SavedStore> {
+  const dbName = `jenga-actions-bench-${process.pid}-${++dbRuns}`;
+  const legacy = memoryStorage();
+  legacy.setItem(DEFAULT_STORAGE_KEY, saved);
+  const first = new IdbActionStore({
+    now: Date.now,
+    dbName,
+    legacy: { storage: { getItem: legacy.getItem, removeItem: (key) => void legacy.data.delete(key) } },
+  });
+  await first.loading();
+  if (first.list().length === 0 || first.notices().length > 0) throw new ReconcileMismatchError(`the saved actions did not load: ${JSON.stringify(first.notices())}`);
+  await first.close();
+  const store = new IdbActionStore({ now: Date.now, dbName });
+  await store.loading();
+  const base = { saves: store.transactions, records: store.recordsWritten };
+  return {
+    store,
+    writes: () => ({ saves: store.transactions - base.saves, records: store.recordsWritten - base.records }),
+    close: async () => {
+      await store.close();
+      await new Promise<void>((resolve, reject) => {
+        const request = indexedDB.deleteDatabase(dbName);
+        request.onsuccess = () => resolve();
+        request.onerror = () => reject(request.error ?? new Error(`cannot delete ${dbName}`));
+      });
+    },
+  };
 }
 
 function cpuMsSince(start: NodeJS.CpuUsage): number {
@@ -184,7 +264,7 @@ function cpuMsSince(start: NodeJS.CpuUsage): number {
 
 /** Throws unless every action is as the naive search says: reconciled with its row's values,
  * or (no row) untouched. Returns how many are reconciled. */
-function checkOutcome(params: { store: ActionStore; before: readonly Action[]; naive: readonly (IndexedRow | undefined)[] }): number {
+function checkOutcome(params: { store: PendingActionStore; before: readonly Action[]; naive: readonly (IndexedRow | undefined)[] }): number {
   let reconciled = 0;
   params.before.forEach((before, i) => {
     const after = params.store.get(before.id);
@@ -207,14 +287,16 @@ function checkOutcome(params: { store: ActionStore; before: readonly Action[]; n
 
 /**
  * Times whole engine passes, best of `runs`, each run on a fresh store loaded (outside the
- * clock) from the saved actions, with rows freshly decoded as a fetch would give them:
+ * clock) with the saved actions, with rows freshly decoded as a fetch would give them:
  * - resume: `start()` on the saved actions (chain head, nonce checks, receipt watches, the
- *   fetch, the matching, one store update with its save and notification, timers);
+ *   fetch, the matching, one store update with its write and notification, timers);
  * - live: the next pass, once the rows of the other actions are indexed too, on a store that
- *   has saved this session (only the actions that change are serialised again).
- * Every action's outcome is checked against the naive search after each.
+ *   has written this session.
+ * `commitMs` runs on from the same start until the store's `flush()` resolves. Every action's
+ * outcome is checked against the naive search after each.
  */
 async function timeEnginePasses(params: {
+  open: () => SavedStore | Promise<SavedStore>;
   actions: Action[];
   rows: IndexedRow[];
   laterRows: IndexedRow[];
@@ -222,45 +304,43 @@ async function timeEnginePasses(params: {
   naiveLater: (IndexedRow | undefined)[];
   runs: number;
 }): Promise<{ resume: PassOutcome; live: PassOutcome }> {
-  const saved = serializeActions(params.actions);
   const resumes: PassOutcome[] = [];
   const lives: PassOutcome[] = [];
   for (let run = 0; run < params.runs; run++) {
-    // Saved by an earlier page, as the app finds them on load.
-    const storage = countingStorage();
-    storage.setItem(DEFAULT_STORAGE_KEY, saved);
-    const store = new ActionStore({ storage, now: Date.now });
+    const saved = await params.open();
+    const store = saved.store;
     let notifications = 0;
     store.subscribe(() => notifications++);
     const index = { rows: structuredClone(params.rows) };
     const engine = new SyncEngine({ store, chain: new FakeChain(), indexer: wholeIndex(index) });
 
-    storage.writes = 0;
-    let cpu = process.cpuUsage();
-    let started = performance.now();
-    await engine.start();
-    let ms = performance.now() - started;
-    let cpuMs = cpuMsSince(cpu);
-    const before = store.list().slice();
-    resumes.push({ ms, cpuMs, reconciled: checkOutcome({ store, before: params.actions, naive: params.naive }), saves: storage.writes, notifications });
-
+    const timed = async (pass: () => Promise<void>, before: readonly Action[], naive: (IndexedRow | undefined)[]): Promise<PassOutcome> => {
+      notifications = 0;
+      const writesBefore = saved.writes();
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      await pass();
+      const ms = performance.now() - started;
+      const cpuMs = cpuMsSince(cpu);
+      await store.flush();
+      const commitMs = performance.now() - started;
+      const writes = saved.writes();
+      return {
+        ms,
+        cpuMs,
+        commitMs,
+        reconciled: checkOutcome({ store, before, naive }),
+        saves: writes.saves - writesBefore.saves,
+        records: writes.records - writesBefore.records,
+        notifications,
+      };
+    };
+    resumes.push(await timed(() => engine.start(), params.actions, params.naive));
+    const before = new Map(store.list().map((action) => [action.id, action]));
     index.rows = structuredClone([...params.rows, ...params.laterRows]);
-    const beforeById = new Map(before.map((action) => [action.id, action]));
-    storage.writes = 0;
-    notifications = 0;
-    cpu = process.cpuUsage();
-    started = performance.now();
-    await engine.nudge();
-    ms = performance.now() - started;
-    cpuMs = cpuMsSince(cpu);
+    lives.push(await timed(() => engine.nudge(), params.actions.map((action) => before.get(action.id)!), params.naiveLater));
     engine.stop();
-    lives.push({
-      ms,
-      cpuMs,
-      reconciled: checkOutcome({ store, before: params.actions.map((action) => beforeById.get(action.id)!), naive: params.naiveLater }),
-      saves: storage.writes,
-      notifications,
-    });
+    await saved.close();
   }
   return { resume: fastest(resumes), live: fastest(lives) };
 }
@@ -285,17 +365,26 @@ export async function runReconcile(params: { pending: number; indexed: number; l
   const laterRows = actions.flatMap((_, i) => (i % 2 === 1 ? [rowAt(params.indexed + i)] : []));
   const laterByHash = new Map(laterRows.map((row) => [row.transactionHash, row]));
   const naiveLater = actions.map((action, i) => naive[i] ?? laterByHash.get(action.hashes.at(-1)!));
-  const { resume, live } = await timeEnginePasses({ actions, rows, laterRows, naive, naiveLater, runs: 5 });
-  params.log(
-    `  reconcile: ${params.pending} pending vs ${params.indexed} indexed: engine pass ${resume.ms.toFixed(1)} ms (cpu ${resume.cpuMs.toFixed(1)}) on resume ` +
-      `(${resume.reconciled} reconciled, ${resume.saves} save, ${resume.notifications} notification), ` +
-      `${live.ms.toFixed(1)} ms (cpu ${live.cpuMs.toFixed(1)}) live (${live.reconciled - resume.reconciled} more, ${live.saves} save, ${live.notifications} notification); ` +
-      `matching alone ${matchMs.toFixed(1)} ms; naive ${naiveMs.toFixed(0)} ms`,
-  );
+  const saved = serializeActions(actions);
+  const common = { actions, rows, laterRows, naive, naiveLater, runs: 5 };
+  const idb = await timeEnginePasses({ ...common, open: () => savedIndexedDb(saved) });
+  const local = await timeEnginePasses({ ...common, open: () => savedLocalStorage(saved) });
+  const { resume, live } = idb;
+  const describe = (name: string, r: { resume: PassOutcome; live: PassOutcome }) =>
+    `${name}: engine pass ${r.resume.ms.toFixed(1)} ms (cpu ${r.resume.cpuMs.toFixed(1)}, committed at ${r.resume.commitMs.toFixed(1)}) on resume ` +
+    `(${r.resume.reconciled} reconciled, ${r.resume.saves} write(s) of ${r.resume.records} record(s), ${r.resume.notifications} notification), ` +
+    `${r.live.ms.toFixed(1)} ms (cpu ${r.live.cpuMs.toFixed(1)}, committed at ${r.live.commitMs.toFixed(1)}) live ` +
+    `(${r.live.reconciled - r.resume.reconciled} more, ${r.live.saves} write(s) of ${r.live.records} record(s), ${r.live.notifications} notification)`;
+  params.log(`  reconcile: ${params.pending} pending vs ${params.indexed} indexed; ${describe("IndexedDB store (fake-indexeddb)", idb)}`);
+  params.log(`  reconcile: ${describe("earlier localStorage store", local)}; matching alone ${matchMs.toFixed(1)} ms; naive ${naiveMs.toFixed(0)} ms`);
   return {
     pending: params.pending,
     indexed: params.indexed,
+    store: "indexeddb",
     ms: round(resume.ms, 1),
+    commitMs: round(resume.commitMs, 1),
+    recordsWritten: resume.records,
+    transactions: resume.saves,
     naiveMs: round(naiveMs),
     reconciled: resume.reconciled,
     saves: resume.saves,
@@ -303,6 +392,14 @@ export async function runReconcile(params: { pending: number; indexed: number; l
     cpuMs: round(resume.cpuMs, 1),
     livePassMs: round(live.ms, 1),
     liveCpuMs: round(live.cpuMs, 1),
+    liveCommitMs: round(live.commitMs, 1),
+    liveRecordsWritten: live.records,
+    localStorage: {
+      ms: round(local.resume.ms, 1),
+      cpuMs: round(local.resume.cpuMs, 1),
+      livePassMs: round(local.live.ms, 1),
+      liveCpuMs: round(local.live.cpuMs, 1),
+    },
     matchMs: round(matchMs, 1),
   };
 }
