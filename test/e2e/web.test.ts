@@ -130,7 +130,7 @@ describe("web app in Chromium", () => {
     const hash = await sentHash(page);
     await waitReconciledRow(page, hash);
     await page.screenshot({ path: screenshotPath("e2e-1-stack-reconciled") });
-    // On a phone the chama page never scrolls sideways: its tables scroll in their own box.
+    // On a phone the chama page never scrolls sideways: its tables become cards.
     await page.setViewportSize({ width: 390, height: 844 });
     await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
     await page.screenshot({ path: screenshotPath("e2e-1-stack-reconciled-390"), fullPage: true });

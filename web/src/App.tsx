@@ -22,6 +22,7 @@ import type { InjectedWalletState } from "./hooks/useInjectedWallet";
 import { ChainSwitchPrompt, InjectedWalletStatus } from "./components/InjectedWallet";
 import { LedgerClient } from "./ledger";
 import { StoreNotices } from "./StoreNotices";
+import { Announcer } from "./components/Announcer";
 import { OfflineShellNotices } from "./components/OfflineShell";
 
 const UNIT_KEY = "jenga.unit";
@@ -167,7 +168,7 @@ export function App({ config }: { config: AppConfig }) {
           <a href="#/" className="brand">
             Jenga Index
           </a>
-          <span className="muted small">
+          <span className="muted small chain-info">
             chain {config.chainId} · Chama {short(config.chamaAddress)}
           </span>
           <a href="#/operator" data-testid="operator-link">
@@ -185,23 +186,28 @@ export function App({ config }: { config: AppConfig }) {
           </label>
           <div className="wallet" data-testid="wallet">
             {devAllowed ? (
-              <span className="dev-wallet" title="anvil's public test keys, signing in this page. Never use on a real chain.">
-                DEV WALLET (anvil test keys, local chain only){" "}
-                <select
-                  value={devIndex}
-                  data-testid="dev-account"
-                  onChange={(e) => {
-                    localStorage.setItem(DEV_ACCOUNT_KEY, e.target.value);
-                    setDevIndex(Number(e.target.value));
-                  }}
-                >
-                  {Array.from({ length: DEV_ACCOUNT_COUNT }, (_, i) => (
-                    <option key={i} value={i}>
-                      account #{i}
-                    </option>
-                  ))}
-                </select>
-              </span>
+              <>
+                <span className="dev-wallet" title="anvil's public test keys, signing in this page. Never use on a real chain.">
+                  DEV WALLET<span className="dev-wallet-long"> (anvil test keys, local chain only)</span>
+                </span>
+                <label className="dev-account">
+                  <span className="sr-only">Dev wallet account</span>
+                  <select
+                    value={devIndex}
+                    data-testid="dev-account"
+                    onChange={(e) => {
+                      localStorage.setItem(DEV_ACCOUNT_KEY, e.target.value);
+                      setDevIndex(Number(e.target.value));
+                    }}
+                  >
+                    {Array.from({ length: DEV_ACCOUNT_COUNT }, (_, i) => (
+                      <option key={i} value={i}>
+                        account #{i}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+              </>
             ) : hasInjected ? (
               <InjectedWalletStatus injected={injected} />
             ) : (
@@ -232,6 +238,7 @@ export function App({ config }: { config: AppConfig }) {
           <SyncHealthPanel />
         </main>
         <Toasts />
+        <Announcer />
       </SyncContext.Provider>
     </AppContext.Provider>
   );

@@ -96,7 +96,7 @@ function ActionRow(props: { action: Action; columns: number; testId: string; sum
       data-reorged={action.reorged ? "true" : "false"}
       data-hash={action.hash ?? ""}
     >
-      <td>
+      <td data-label="Status">
         <StatusBadge action={action} />
       </td>
       {summary ? (
@@ -105,8 +105,12 @@ function ActionRow(props: { action: Action; columns: number; testId: string; sum
         </td>
       ) : (
         <>
-          <td>{action.params.kind === "payout" ? short(action.params.recipient) : short(action.account)}</td>
-          <td className="amount">{amount === undefined ? "" : formatAmount(amount, unit)}</td>
+          <td data-label={action.params.kind === "payout" ? "Recipient" : action.params.kind === "createChama" ? "Admin" : "Contributor"}>
+            {action.params.kind === "payout" ? short(action.params.recipient) : short(action.account)}
+          </td>
+          <td className="amount" data-label={action.params.kind === "createChama" ? "Minimum" : "Amount"}>
+            {amount === undefined ? "" : formatAmount(amount, unit)}
+          </td>
         </>
       )}
       <td colSpan={Math.max(1, columns - 3)} className="detail">

@@ -140,28 +140,28 @@ export function ChamaDetail({ id }: { id: bigint }) {
       <table className="rows" data-testid="contributions">
         <thead>
           <tr>
-            <th>Status</th>
-            <th>Contributor</th>
-            <th className="amount">Amount</th>
-            <th>Block</th>
-            <th>Transaction</th>
+            <th scope="col">Status</th>
+            <th scope="col">Contributor</th>
+            <th scope="col" className="amount">Amount</th>
+            <th scope="col">Block</th>
+            <th scope="col">Transaction</th>
           </tr>
         </thead>
         <tbody>
           <ActionRows actions={openActions(actions, id, "contribution", contributionHashes)} columns={5} testId="contribution-action-row" />
           {contributions.map((c) => (
             <tr key={c.id} data-testid="contribution-row" data-hash={c.transactionHash}>
-              <td>
+              <td data-label="Status">
                 <span className={`badge ${mine.has(c.transactionHash.toLowerCase()) ? "badge-reconciled" : "badge-indexed"}`}>
                   {mine.has(c.transactionHash.toLowerCase()) ? "yours · indexed" : "indexed"}
                 </span>
               </td>
-              <td>
+              <td data-label="Contributor">
                 <a href={accountHref(c.contributor)}>{short(c.contributor)}</a>
               </td>
-              <td className="amount">{formatAmount(BigInt(c.amount), unit)}</td>
-              <td>{c.blockNumber}</td>
-              <td>
+              <td className="amount" data-label="Amount">{formatAmount(BigInt(c.amount), unit)}</td>
+              <td data-label="Block">{c.blockNumber}</td>
+              <td data-label="Transaction">
                 <code>{short(c.transactionHash)}</code>
               </td>
             </tr>
@@ -173,26 +173,26 @@ export function ChamaDetail({ id }: { id: bigint }) {
       <table className="rows" data-testid="payouts">
         <thead>
           <tr>
-            <th>Status</th>
-            <th>Recipient</th>
-            <th className="amount">Amount</th>
-            <th>Block</th>
-            <th>Transaction</th>
+            <th scope="col">Status</th>
+            <th scope="col">Recipient</th>
+            <th scope="col" className="amount">Amount</th>
+            <th scope="col">Block</th>
+            <th scope="col">Transaction</th>
           </tr>
         </thead>
         <tbody>
           <ActionRows actions={openActions(actions, id, "payout", payoutHashes)} columns={5} testId="payout-action-row" />
           {payouts.map((p) => (
             <tr key={p.id} data-testid="payout-row" data-hash={p.transactionHash}>
-              <td>
+              <td data-label="Status">
                 <span className="badge badge-indexed">indexed</span>
               </td>
-              <td>
+              <td data-label="Recipient">
                 <a href={accountHref(p.recipient)}>{short(p.recipient)}</a>
               </td>
-              <td className="amount">{formatAmount(BigInt(p.amount), unit)}</td>
-              <td>{p.blockNumber}</td>
-              <td>
+              <td className="amount" data-label="Amount">{formatAmount(BigInt(p.amount), unit)}</td>
+              <td data-label="Block">{p.blockNumber}</td>
+              <td data-label="Transaction">
                 <code>{short(p.transactionHash)}</code>
               </td>
             </tr>
@@ -208,24 +208,24 @@ export function ChamaDetail({ id }: { id: bigint }) {
       </table>
 
       <h2>Members</h2>
-      <table className="rows">
+      <table className="rows" data-testid="members">
         <thead>
           <tr>
-            <th>Member</th>
-            <th className="amount">Contributed</th>
-            <th className="amount">Received</th>
-            <th>Contributions</th>
+            <th scope="col">Member</th>
+            <th scope="col" className="amount">Contributed</th>
+            <th scope="col" className="amount">Received</th>
+            <th scope="col">Contributions</th>
           </tr>
         </thead>
         <tbody>
           {chama.members.items.map((m) => (
             <tr key={m.address}>
-              <td>
+              <td className="wide" data-label="Member">
                 <a href={accountHref(m.address)}>{short(m.address)}</a>
               </td>
-              <td className="amount">{formatAmount(BigInt(m.totalContributed), unit)}</td>
-              <td className="amount">{formatAmount(BigInt(m.totalReceived), unit)}</td>
-              <td>{m.contributionCount}</td>
+              <td className="amount" data-label="Contributed">{formatAmount(BigInt(m.totalContributed), unit)}</td>
+              <td className="amount" data-label="Received">{formatAmount(BigInt(m.totalReceived), unit)}</td>
+              <td data-label="Contributions">{m.contributionCount}</td>
             </tr>
           ))}
         </tbody>
@@ -273,14 +273,15 @@ function ContributeBox({ chama }: { chama: ChamaFacts }) {
           </p>
         ) : null}
       </div>
-      <form onSubmit={onCustom} className="field">
+      <form onSubmit={onCustom} className="field contribute-form">
+        <label htmlFor="custom-amount">Or another amount ({unit})</label>
         <span className="inline">
           <input
+            id="custom-amount"
             value={custom}
             onChange={(e) => setCustom(e.target.value)}
             placeholder={`amount in ${unit}`}
             inputMode="decimal"
-            aria-label={`Contribution in ${unit}`}
             aria-invalid={error ? true : undefined}
             aria-describedby={error ? "custom-amount-error" : undefined}
             data-testid="custom-amount"

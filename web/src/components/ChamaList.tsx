@@ -28,31 +28,31 @@ export function ChamaList() {
       <table className="rows" data-testid="chama-list">
         <thead>
           <tr>
-            <th>Chama</th>
-            <th>Admin</th>
-            <th className="amount">Balance</th>
-            <th className="amount">Minimum</th>
-            <th>Members</th>
-            <th>Contributions</th>
+            <th scope="col">Chama</th>
+            <th scope="col">Admin</th>
+            <th scope="col" className="amount">Balance</th>
+            <th scope="col" className="amount">Minimum</th>
+            <th scope="col">Members</th>
+            <th scope="col">Contributions</th>
           </tr>
         </thead>
         <tbody>
           <ActionRows actions={open} columns={6} testId="chama-action-row" />
           {items.map((chama) => (
             <tr key={chama.id} data-testid="chama-row">
-              <td className="name-cell">
+              <td className="name-cell wide">
                 {/* Names mined before the contract's limit can be long: cut with an ellipsis, whole in the title. */}
                 <a href={`#/chama/${chama.id}`} className="truncate" title={chama.name} data-testid="chama-name">
                   #{chama.id} {chama.name}
                 </a>
               </td>
-              <td>
+              <td data-label="Admin">
                 <a href={accountHref(chama.creator)}>{short(chama.creator)}</a>
               </td>
-              <td className="amount">{formatAmount(BigInt(chama.balance), unit)}</td>
-              <td className="amount">{formatAmount(BigInt(chama.contributionAmount), unit)}</td>
-              <td>{chama.memberCount}</td>
-              <td>{chama.contributionCount}</td>
+              <td className="amount" data-label="Balance">{formatAmount(BigInt(chama.balance), unit)}</td>
+              <td className="amount" data-label="Minimum">{formatAmount(BigInt(chama.contributionAmount), unit)}</td>
+              <td data-label="Members">{chama.memberCount}</td>
+              <td data-label="Contributions">{chama.contributionCount}</td>
             </tr>
           ))}
           {result.data && items.length === 0 ? (

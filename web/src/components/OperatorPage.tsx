@@ -153,7 +153,7 @@ function StatusPanel({ status, health, now }: { status: Exclude<OperatorStatus, 
     <section className="panel" data-testid="op-status-panel" data-known={known}>
       <h2>
         Status{" "}
-        <span className={`status status-${known ? status.status : "unknown"}`} data-testid="op-status">
+        <span className={`status status-${known ? status.status : "unknown"}`} role="status" aria-live="polite" data-testid="op-status">
           {label}
         </span>{" "}
         <span className="muted small" data-testid="op-status-age">

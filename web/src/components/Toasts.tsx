@@ -79,9 +79,10 @@ export function Toasts() {
       return next;
     });
 
-  if (shown.length === 0) return null;
+  // The region is there from the first render, so a toast added to it is read out (a live
+  // region added together with its text often is not); each toast then reads its own changes.
   return (
-    <section className="toasts" aria-label="Your transactions" data-testid="toasts">
+    <section className="toasts" aria-label="Your transactions" aria-live="polite" data-testid="toasts">
       {shown.map((action) => (
         <Toast key={action.id} action={action} chamaName={names.get(chamaIdOf(action) ?? "")} onClose={() => close(action.id)} />
       ))}
