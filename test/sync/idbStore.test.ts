@@ -100,6 +100,32 @@ describe("IdbActionStore", () => {
     expect(params.kind === "contribution" && params.amount).toBe(2n ** 70n + 1n);
   });
 
+  test("list() stays in creation order through patches, adds and an update that moves an action", async () => {
+    const store = openStore({ dbName: freshName() });
+    await store.loading();
+    // Added out of order, two with the same creation time (then ordered by id).
+    for (const [id, at] of [["c", 3], ["a", 1], ["b2", 2], ["b1", 2]] as const) store.add(action({ id, createdAt: NOW + at }));
+    const ids = () => store.list().map((a) => a.id);
+    expect(ids()).toEqual(["a", "b1", "b2", "c"]);
+    const before = store.list();
+    store.updateMany([
+      { id: "b2", patch: { status: "pending" } },
+      { id: "a", patch: { status: "pending" } },
+    ]);
+    // A new array (listeners compare by identity), the same order, the patched copies in place.
+    expect(store.list()).not.toBe(before);
+    expect(ids()).toEqual(["a", "b1", "b2", "c"]);
+    expect(store.list().map((a) => a.status)).toEqual(["pending", "draft", "pending", "draft"]);
+    expect(store.list()[2]).toBe(store.get("b2"));
+    store.add(action({ id: "a0", createdAt: NOW }));
+    store.update("c", { status: "pending" });
+    expect(ids()).toEqual(["a0", "a", "b1", "b2", "c"]);
+    // A patch that changes the creation time moves the action.
+    store.update("a0", { createdAt: NOW + 4 });
+    expect(ids()).toEqual(["a", "b1", "b2", "c", "a0"]);
+    await store.flush();
+  });
+
   test("another tab learns of a change by broadcast, reads that record alone, and is told", async () => {
     const dbName = freshName();
     const tabA = openStore({ dbName });

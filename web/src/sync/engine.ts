@@ -320,9 +320,19 @@ export class SyncEngine<S extends PendingActionStore = PendingActionStore> {
 
   /** The actions the engine follows: every account's on this chain (a receipt or a reorg needs
    * no wallet). Listing and counting is for the current account only: `owned()`. */
-  private mine(): Action[] {
-    return this.store.list().filter((a) => a.chainId === this.chain.chainId);
+  private mine(): readonly Action[] {
+    // Kept while the store's snapshot is the same array (it is a new one after every change):
+    // one pass asks for it several times, and each filter walks every action.
+    const list = this.store.list();
+    const chainId = this.chain.chainId;
+    const cached = this.mineCache;
+    if (cached?.list === list && cached.chainId === chainId) return cached.mine;
+    const mine = list.filter((a) => a.chainId === chainId);
+    this.mineCache = { list, chainId, mine };
+    return mine;
   }
+
+  private mineCache: { list: readonly Action[]; chainId: number; mine: readonly Action[] } | undefined;
 
   /** The current account's actions on this chain, dismissed ones left out (what the health
    * counts); without an account, every account's. */

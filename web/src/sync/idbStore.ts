@@ -221,7 +221,7 @@ export class IdbActionStore implements PendingActionStore {
       changes.push({ kind: "patch", id, base: entry.base, patches: entry.patches, now, result: entry.result });
     }
     this.write(changes);
-    this.changed();
+    this.changed(new Map([...staged].map(([id, entry]) => [id, entry.result])));
     return out;
   }
 
@@ -476,8 +476,30 @@ export class IdbActionStore implements PendingActionStore {
     for (const listener of this.listeners) listener();
   }
 
-  private changed(): void {
-    this.snapshot = [...this.actions.values()].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  /** A new snapshot, in creation order, and the listeners told. `patched`: only these actions
+   * changed, none of them added or moved (same creation time), so each takes its old place and
+   * the 10,000 others are not sorted again. */
+  private changed(patched?: ReadonlyMap<string, Action>): void {
+    this.snapshot = (patched && this.patchedInPlace(patched)) ?? this.sorted();
     for (const listener of this.listeners) listener();
   }
+
+  private sorted(): Action[] {
+    const snapshot = [...this.actions.values()].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    this.snapshotIndex = new Map(snapshot.map((action, i) => [action.id, i]));
+    return snapshot;
+  }
+
+  private patchedInPlace(patched: ReadonlyMap<string, Action>): Action[] | undefined {
+    const next = this.snapshot.slice();
+    for (const [id, action] of patched) {
+      const i = this.snapshotIndex.get(id);
+      if (i === undefined || next[i]?.id !== id || next[i]!.createdAt !== action.createdAt) return undefined;
+      next[i] = action;
+    }
+    return next;
+  }
+
+  /** Where each action of `snapshot` is, as of the last full sort. */
+  private snapshotIndex = new Map<string, number>();
 }
