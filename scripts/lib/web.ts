@@ -18,12 +18,9 @@ export type WebServer = {
   close: () => Promise<void>;
 };
 
-/** Starts the web app's Vite dev server in this process, configured through VITE_* variables.
- * `variable` names the setting that chooses the port, for the busy-port error. */
-export async function startWeb(params: { port: number; host?: string; config: WebConfig; variable?: string }): Promise<WebServer> {
-  const { port, host = "127.0.0.1", config, variable = "WEB_PORT" } = params;
-  await assertPortFree({ port, host, what: "the web app", variable });
-  // Vite hands VITE_* variables from the environment to the app as import.meta.env.
+/** Sets the VITE_* variables the app reads (Vite hands them from the environment to the app as
+ * import.meta.env, in the dev server and at build time). */
+export function setViteEnv(config: WebConfig): void {
   Object.assign(process.env, {
     VITE_INDEXER_URL: config.indexerUrl,
     VITE_RPC_URL: config.rpcUrl,
@@ -32,6 +29,14 @@ export async function startWeb(params: { port: number; host?: string; config: We
   });
   // Optional: without it, a VITE_EXPLORER_URL set in the environment still applies.
   if (config.explorerUrl) process.env.VITE_EXPLORER_URL = config.explorerUrl;
+}
+
+/** Starts the web app's Vite dev server in this process, configured through VITE_* variables.
+ * `variable` names the setting that chooses the port, for the busy-port error. */
+export async function startWeb(params: { port: number; host?: string; config: WebConfig; variable?: string }): Promise<WebServer> {
+  const { port, host = "127.0.0.1", config, variable = "WEB_PORT" } = params;
+  await assertPortFree({ port, host, what: "the web app", variable });
+  setViteEnv(config);
   const server = await createServer({
     configFile: path.join(projectRoot, "web", "vite.config.ts"),
     server: { port, host, strictPort: true },

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { type PreviewServer, build, preview } from "vite";
 import { projectRoot } from "../../scripts/lib/chama";
-import type { WebConfig } from "../../scripts/lib/web";
+import { type WebConfig, setViteEnv } from "../../scripts/lib/web";
 
 export type BuiltWeb = {
   url: string;
@@ -29,13 +29,7 @@ const CONFIG_FILE = path.join(projectRoot, "web", "vite.config.ts");
 
 /** Sets the VITE_* variables (read at build time) and builds the app into a new temporary folder. */
 async function buildApp(config: WebConfig): Promise<string> {
-  Object.assign(process.env, {
-    VITE_INDEXER_URL: config.indexerUrl,
-    VITE_RPC_URL: config.rpcUrl,
-    VITE_CHAIN_ID: String(config.chainId),
-    VITE_CHAMA_ADDRESS: config.chamaAddress,
-  });
-  if (config.explorerUrl) process.env.VITE_EXPLORER_URL = config.explorerUrl;
+  setViteEnv(config);
   const outDir = mkdtempSync(path.join(os.tmpdir(), "jenga-web-dist-"));
   // As `npm run web:build` builds it: vitest sets NODE_ENV=test, and Vite would then build a
   // non-production app (import.meta.env.PROD false: no worker, React's development build).

@@ -7,7 +7,6 @@
  */
 import "fake-indexeddb/auto";
 import { IDBObjectStore as FakeObjectStore } from "fake-indexeddb";
-import type { Address } from "viem";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { SAT } from "../../common/chain";
 import { SyncEngine } from "../../web/src/sync/engine";
@@ -15,24 +14,9 @@ import { IdbActionStore, type LegacyStorage } from "../../web/src/sync/idbStore"
 import { memoryLock } from "../../web/src/sync/lock";
 import { DEFAULT_MAX_AGE_MS, DEFAULT_STORAGE_KEY, StoreWriteError, serializeActions } from "../../web/src/sync/store";
 import type { Action } from "../../web/src/sync/types";
+import { ALICE, ACTION_NOW as NOW, savedAction as action } from "../_support/actions";
 import { FakeChain, FakeClock, FakeIndexer, settle } from "../_support/fakes";
 
-const NOW = 1_700_000_000_000;
-const ALICE: Address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-
-function action(overrides: Partial<Action>): Action {
-  return {
-    id: "a",
-    chainId: 31337,
-    account: ALICE,
-    params: { kind: "contribution", chamaId: 1n, amount: 2n ** 70n + 1n },
-    status: "draft",
-    createdAt: NOW,
-    updatedAt: NOW,
-    hashes: [],
-    ...overrides,
-  };
-}
 
 let dbCount = 0;
 const opened: IdbActionStore[] = [];

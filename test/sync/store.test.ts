@@ -1,23 +1,8 @@
 /** The action store: exact bigints through storage, the age limit, and tabs sharing storage. */
 import { describe, expect, test, vi } from "vitest";
 import { ActionStore, DEFAULT_MAX_AGE_MS, deserializeActions, memoryStorage, serializeActions } from "../../web/src/sync/store";
-import type { Action } from "../../web/src/sync/types";
+import { ACTION_NOW as NOW, savedAction as action } from "../_support/actions";
 
-const NOW = 1_700_000_000_000;
-
-function action(overrides: Partial<Action>): Action {
-  return {
-    id: "a",
-    chainId: 31337,
-    account: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-    params: { kind: "contribution", chamaId: 1n, amount: 2n ** 70n + 1n },
-    status: "draft",
-    createdAt: NOW,
-    updatedAt: NOW,
-    hashes: [],
-    ...overrides,
-  };
-}
 
 describe("ActionStore", () => {
   test("bigints above 2^53 survive storage exactly", () => {
